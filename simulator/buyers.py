@@ -1,0 +1,74 @@
+"""Buyers: demand draws, on-hand stock, serving demand, substitution (DESIGN §2.2).
+
+All buyers are stepped together as numpy vectors; nothing here is a SimPy process.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from simulator.plan import BuyerParams, Plan
+from simulator.streams import Streams
+
+
+def draw_demand(plan: Plan, streams: Streams) -> np.ndarray:
+    """Daily demand before substitution, [day, buyer] (t/day).
+
+    Each buyer draws from its own stream ``demand/<name>`` (uniforms turned into gamma or
+    truncated-normal multipliers of mean 1), so adding a buyer changes nobody else's draws.
+    """
+    noise = np.ones((plan.days, len(plan.buyers)))
+    for j, name in enumerate(plan.buyers):
+        u = streams.generator(f"demand/{name}").random(plan.days)
+        for start, end, dist, cv in plan.noise[j]:
+            if cv == 0.0:
+                continue
+            q = u[start:end]
+            if dist == "gamma":
+                k = 1.0 / cv**2
+                noise[start:end, j] = stats.gamma.ppf(q, k, scale=1.0 / k)
+            else:
+                noise[start:end, j] = np.maximum(1.0 + cv * stats.norm.ppf(q), 0.0)
+    return plan.demand_mean * noise
+
+
+class Buyers:
+    """Inventory state of all buyers (t per buyer)."""
+
+    def __init__(self, plan: Plan) -> None:
+        n = len(plan.buyers)
+        self.on_hand = plan.initial_stock.copy()
+        self.on_order = np.zeros(n)
+        self.backorder = np.zeros(n)
+        self.sub_start = np.full(n, np.inf)  # day substitution began
+        self.backorders = np.array([b.shortage == "backorder"
+                                    for b in plan.scenario.buyers.values()])
+
+    def substituted(self, day: int, p: BuyerParams) -> np.ndarray:
+        """Share (0-1) of demand moved to magnet-free designs on ``day``."""
+        ramp = np.clip((day - self.sub_start) / p.sub_lead, 0.0, 1.0)
+        return np.where(np.isfinite(self.sub_start), p.sub_max * ramp, 0.0)
+
+    def trigger_substitution(self, day: int, cover: np.ndarray, p: BuyerParams) -> None:
+        """Start substitution where cover (days) fell below the trigger."""
+        start = (cover < p.sub_trigger) & ~np.isfinite(self.sub_start) & (p.sub_max > 0.0)
+        self.sub_start[start] = day
+
+    def serve(self, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Serve ``demand`` (t per buyer) from stock, oldest backorders first.
+
+        Returns (delivered, unmet): unmet is the part of today's demand not served today.
+        """
+        owed = self.backorder
+        required = demand + owed
+        delivered = np.minimum(self.on_hand, required)
+        self.on_hand -= delivered
+        served_today = np.maximum(delivered - owed, 0.0)
+        unmet = demand - served_today
+        self.backorder = np.where(self.backorders, required - delivered, 0.0)
+        return delivered, unmet
+
+    def position(self) -> np.ndarray:
+        """Inventory position (t): on hand + on order - backorders."""
+        return self.on_hand + self.on_order - self.backorder

@@ -1,0 +1,80 @@
+"""The policy timeline as data: dated events turned into a sequence of validated states.
+
+Each event sets parameters by dot path. :func:`states` applies the events in date order to the
+resolved scenario and validates every intermediate state, so a bad path or value in any event
+fails at load time. The model switches to state *k* at the start of its day (DESIGN §2.5);
+buyer code never compares dates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from simulator import paths
+from simulator.schema import Scenario
+
+SETTABLE = ("gate", "china", "suppliers", "buyers", "stockpiles", "gray_channel")
+FIXED = {"buyers": {"region", "sector", "kg_per_unit", "initial_stock_t", "unit_name"},
+         "stockpiles": {"stock_t"}}
+"""Fields that define an entity rather than its behaviour: they cannot change over time."""
+
+
+class TimelineError(ValueError):
+    """A timeline event whose ``set`` does not apply to the scenario."""
+
+    def __init__(self, index: int, path: str, message: str) -> None:
+        super().__init__(f"timeline.{index}.set.{path}: {message}")
+        self.index, self.path, self.message = index, path, message
+
+
+@dataclass(frozen=True)
+class State:
+    """Parameters in force from ``day`` (days since the horizon start) on."""
+
+    day: int
+    scenario: Scenario
+    labels: tuple[str, ...]
+
+
+def _apply(doc: dict[str, Any], index: int, sets: dict[str, Any]) -> dict[str, Any]:
+    for path, value in sets.items():
+        parts = paths.split(path)
+        if parts[0] not in SETTABLE:
+            raise TimelineError(index, path, f"events may set only {', '.join(SETTABLE)}")
+        if parts[-1] in FIXED.get(parts[0], ()):
+            raise TimelineError(index, path, f"{parts[-1]} cannot change during a run")
+        try:
+            doc = paths.set_path(doc, path, value)
+        except paths.PathError as err:
+            raise TimelineError(index, path, err.message) from None
+    return doc
+
+
+def _validated(doc: dict[str, Any], index: int, sets: dict[str, Any]) -> Scenario:
+    try:
+        return Scenario.model_validate(doc)
+    except ValidationError as err:
+        e = err.errors()[0]
+        loc = ".".join(str(x) for x in e["loc"])
+        path = next((p for p in sets if loc.startswith(p.split("*")[0].rstrip("."))), loc)
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        got = f" (got {e['input']!r})" if not isinstance(e.get("input"), dict | list) else ""
+        raise TimelineError(index, path, f"{loc}: {msg}{got}") from None
+
+
+def states(scenario: Scenario) -> list[State]:
+    """The base state plus one state per event date, each validated."""
+    out = [State(0, scenario, ())]
+    doc = scenario.model_dump(mode="python")
+    for i, ev in enumerate(scenario.timeline):
+        doc = _apply(doc, i, ev.set)
+        day = (ev.date - scenario.horizon.start).days
+        snapshot = _validated(doc, i, ev.set)
+        if out[-1].day == day:
+            out[-1] = State(day, snapshot, (*out[-1].labels, ev.label))
+        else:
+            out.append(State(day, snapshot, (ev.label,)))
+    return out

@@ -1,0 +1,45 @@
+"""Working-day clock: Monday to Friday, less a holiday list.
+
+Working time advances by one unit over each working calendar day and stands still on
+weekends and holidays. Licence reviews and the statutory cap are counted on this clock;
+:meth:`WorkCalendar.add` turns "w working days after time t" into simulation time (days).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import numpy as np
+
+
+class WorkCalendar:
+    """Working days over a horizon of ``days`` calendar days from ``start``."""
+
+    def __init__(self, start: dt.date, days: int, holidays: Iterable[dt.date] = ()) -> None:
+        span = days + 3 * 365  # room for reviews that end after the horizon
+        dates = np.arange(np.datetime64(start), np.datetime64(start) + span)
+        weekday = (dates.astype("datetime64[D]").view("int64") - 4) % 7  # 1970-01-01 is Thu
+        work = weekday < 5
+        hol = np.array([np.datetime64(h) for h in holidays], dtype="datetime64[D]")
+        work &= ~np.isin(dates, hol)
+        self.work = work.astype(float)
+        self.cum = np.concatenate(([0.0], np.cumsum(self.work)))  # cum[d] = working days < d
+
+    def clock(self, t: float) -> float:
+        """Working days elapsed from day 0 to simulation time ``t``."""
+        d = int(t)
+        return self.cum[d] + self.work[d] * (t - d)
+
+    def add(self, t: float, working_days: float) -> float:
+        """Simulation time at which ``working_days`` working days have passed since ``t``."""
+        target = self.clock(t) + working_days
+        i = int(np.searchsorted(self.cum, target, side="left"))  # first day-end reaching it
+        if i == 0:
+            return t
+        d = i - 1  # cum[d] < target <= cum[d] + work[d], so day d is a working day
+        return max(t, d + (target - self.cum[d]))
+
+    def between(self, t0: float, t1: float) -> float:
+        """Working days from ``t0`` to ``t1``."""
+        return self.clock(t1) - self.clock(t0)

@@ -1,0 +1,144 @@
+"""Safe YAML reading that remembers where every value came from.
+
+:func:`read` returns the plain data of a YAML file together with a map from each dot path to
+its ``(file, line, column)``, so that validation errors can name the file, line and field.
+It rejects what PyYAML would accept silently: duplicate keys, merge keys, documents that
+expand past a node limit (alias bombs), files over a size limit and non-UTF-8 bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_NODES = 200_000
+
+Where = tuple[str, int, int]
+Marks = dict[tuple[str, ...], Where]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, located as precisely as known."""
+
+    file: str
+    line: int
+    col: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        loc = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
+        return f"{loc}: {self.path}: {self.message}" if self.path else f"{loc}: {self.message}"
+
+
+class InputError(Exception):
+    """Bad input: carries every problem found, each printable on one line."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def _fail(file: str, message: str, line: int = 0, col: int = 0, path: str = "") -> InputError:
+    return InputError([Problem(file, line, col, path, message)])
+
+
+def read_text(path: Path) -> str:
+    """Read a scenario file as UTF-8, refusing directories, huge files and bad bytes."""
+    name = str(path)
+    if not path.exists():
+        raise _fail(name, "no such file")
+    if path.is_dir():
+        raise _fail(name, "is a directory, not a scenario file")
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise _fail(name, f"file is {size} bytes; the limit is {MAX_BYTES} bytes")
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        col = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        raise _fail(name, f"not UTF-8 text (byte 0x{raw[err.start]:02x})", line, col) from None
+
+
+class _Builder:
+    """Turns a composed YAML node tree into plain data plus marks."""
+
+    def __init__(self, loader: yaml.SafeLoader, file: str) -> None:
+        self.loader, self.file = loader, file
+        self.marks: Marks = {}
+        self.nodes = 0
+
+    def where(self, node: yaml.Node) -> Where:
+        return (self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def build(self, node: yaml.Node, path: tuple[str, ...]) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _fail(self.file, f"document expands past {MAX_NODES} nodes (alias bomb?)",
+                        *self.where(node)[1:])
+        self.marks.setdefault(path, self.where(node))
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(n, (*path, str(i))) for i, n in enumerate(node.value)]
+        return self.loader.construct_object(node, deep=True)
+
+    def mapping(self, node: yaml.MappingNode, path: tuple[str, ...]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise _fail(self.file, "merge keys (<<) are not supported; use extends:",
+                            *self.where(key_node)[1:], ".".join(path))
+            key = self.loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int | float | bool):
+                raise _fail(self.file, f"mapping keys must be plain scalars (got {key!r})",
+                            *self.where(key_node)[1:], ".".join(path))
+            key = str(key)
+            if key in out:
+                first = self.marks[(*path, key)]
+                raise _fail(self.file, f"duplicate key {key!r} (first at line {first[1]})",
+                            *self.where(key_node)[1:], ".".join((*path, key)))
+            self.marks[(*path, key)] = self.where(key_node)
+            out[key] = self.build(value_node, (*path, key))
+        return out
+
+
+def _syntax_error(file: str, err: yaml.YAMLError, text: str) -> InputError:
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+    problem = getattr(err, "problem", None) or str(err)
+    lines = text.splitlines()
+    if 0 < line <= len(lines) and "\t" in lines[line - 1]:
+        problem = "tab character; YAML indents with spaces only"
+    return _fail(file, f"YAML syntax error: {problem}", line, col)
+
+
+def parse(text: str, file: str) -> tuple[Any, Marks]:
+    """Parse YAML text into plain data and a path -> location map."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise _fail(file, "empty file: expected a mapping of scenario sections", 1, 1)
+        builder = _Builder(loader, file)
+        data = builder.build(node, ())
+    except yaml.YAMLError as err:
+        raise _syntax_error(file, err, text) from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise _fail(file, f"the top level must be a mapping (got {type(data).__name__})",
+                    *builder.where(node)[1:])
+    return data, builder.marks
+
+
+def read(path: Path) -> tuple[dict[str, Any], Marks]:
+    """Read and parse one YAML file."""
+    return parse(read_text(path), str(path))
