@@ -31,6 +31,7 @@ import numpy as np
 import simpy
 
 from simulator.buyers import Buyers, draw_demand
+from simulator.disruptions import draw_disruptions
 from simulator.licensing import Gate
 from simulator.plan import LOSE, REAPPLY, RESOURCE, Plan
 from simulator.policies import order_quantity, order_up_to_level
@@ -60,7 +61,7 @@ class Replication:
         n_b = len(plan.buyers)
         self.env = simpy.Environment()
         self.rec = Recorder(plan.days, n_b, len(plan.regions), len(plan.stockpiles),
-                            len(plan.suppliers))
+                            len(plan.suppliers), len(plan.disruptions))
         self.demand = draw_demand(plan, streams)
         self.buyers = Buyers(plan)
         lead = transit_days(plan, streams)
@@ -69,7 +70,13 @@ class Replication:
         self.suppliers = Suppliers(plan, self.pipeline)
         self.stockpiles = Stockpiles(plan, self.pipeline)
         self.gate = Gate(self.env, plan, streams, self.rec, self._approved, self._denied, trace)
-        self.phase_index = 0
+        self.disrupted = draw_disruptions(plan, streams)
+        self.rec.disrupted[:] = self.disrupted
+        self.changes = np.zeros(plan.days, dtype=bool)  # days on which the phase may change
+        self.changes[[p.day for p in plan.phases if p.day < plan.days]] = True
+        self.changes[1:] |= (self.disrupted[1:] != self.disrupted[:-1]).any(axis=1)
+        self.changes[0] |= self.disrupted[0].any()
+        self.phase_key: tuple[int, tuple[str, ...]] = (0, ())
         self.phase = plan.phases[0]
         self.today = 0
 
@@ -115,20 +122,24 @@ class Replication:
             self.buyers.on_order[buyer] -= rest
             self.rec.lost_denied[min(day, self.plan.days - 1), buyer] += rest
 
-    def _next_phase(self, day: int) -> None:
-        phases = self.plan.phases
-        while self.phase_index + 1 < len(phases) and phases[self.phase_index + 1].day <= day:
-            self.phase_index += 1
-        self.phase = phases[self.phase_index]
-        self.gate.set_phase(self.phase.gate, self.phase.buyers.end_use)
+    def _update_phase(self, day: int) -> None:
+        """Step 1: the timeline phase and the disruptions in force on ``day``."""
+        phases, (index, _) = self.plan.phases, self.phase_key
+        while index + 1 < len(phases) and phases[index + 1].day <= day:
+            index += 1
+        row = self.disrupted[day]
+        active = tuple(n for n, on in zip(self.plan.disruptions, row, strict=True) if on)
+        if (index, active) != self.phase_key:
+            self.phase_key = (index, active)
+            self.phase = self.plan.phase(index, active)
+            self.gate.set_phase(self.phase.gate, self.phase.buyers.end_use)
 
     def step(self, day: int) -> None:
         """The daily step (see the module docstring for the order)."""
         plan, rec, buyers = self.plan, self.rec, self.buyers
         self.today = day
-        nxt = self.phase_index + 1
-        if nxt < len(plan.phases) and plan.phases[nxt].day <= day:
-            self._next_phase(day)
+        if self.changes[day]:
+            self._update_phase(day)
         g, bp = self.phase.gate, self.phase.buyers
         self.gate.refile(day)
         out = self.china.dispatch(day, g.capacity_t_per_day, g.allocation, g.rank)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simulator.schema import CHINA, END_USES, REGIMES, Delay, Scenario
-from simulator.timeline import states
+from simulator.timeline import disrupted, states
 from simulator.workdays import WorkCalendar
 
 POLICIES = ("base_stock", "sS", "days_of_cover")
@@ -109,6 +109,22 @@ class Plan:
     initial_stock: np.ndarray
     stockpile_t: np.ndarray
     calendar: WorkCalendar = field(repr=False)
+    disruptions: tuple[str, ...] = ()
+    disruption_probs: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    disruption_from: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    _variants: dict[tuple[int, tuple[str, ...]], Phase] = field(default_factory=dict,
+                                                                 repr=False, compare=False)
+
+    def phase(self, index: int, active: tuple[str, ...] = ()) -> Phase:
+        """Phase ``index`` of the timeline with the named disruptions in force."""
+        if not active:
+            return self.phases[index]
+        key = (index, active)
+        if key not in self._variants:
+            base = self.phases[index]
+            sc = disrupted(states(self.scenario)[index].scenario, active)
+            self._variants[key] = _phase(base.day, base.labels, sc, self)
+        return self._variants[key]
 
     @property
     def dates(self) -> np.ndarray:
@@ -250,14 +266,21 @@ def _initial_stock(s: Scenario, mean0: np.ndarray) -> np.ndarray:
     return np.array(out, dtype=float)
 
 
+def _phase(day: int, labels: tuple[str, ...], sc: Scenario, names: Plan | Scenario) -> Phase:
+    """Compile the parameters of one state; ``names`` fixes the entity order."""
+    ref = names.scenario if isinstance(names, Plan) else names
+    regions, buyers, suppliers = list(ref.gate.regions), list(ref.buyers), list(ref.suppliers)
+    return Phase(day, labels, _gate(sc, regions, buyers, ref.horizon.start),
+                 _buyers(sc, suppliers), _stockpiles(sc, buyers))
+
+
 def compile_plan(s: Scenario) -> Plan:
     """Build the :class:`Plan` of a validated scenario."""
     start, days = s.horizon.start, s.horizon.days
     regions, buyers, suppliers = list(s.gate.regions), list(s.buyers), list(s.suppliers)
     st = [(x.day, x.scenario, x.labels) for x in states(s)]
     pairs = [(d, sc) for d, sc, _ in st]
-    phases = tuple(Phase(d, lab, _gate(sc, regions, buyers, start), _buyers(sc, suppliers),
-                         _stockpiles(sc, buyers)) for d, sc, lab in st)
+    phases = tuple(_phase(d, lab, sc, s) for d, sc, lab in st)
     holidays = sorted({h for _, sc in pairs for h in sc.gate.holidays})
     noise = tuple(_segments([(d, (sc.buyers[b].demand.dist, sc.buyers[b].demand.cv))
                              for d, sc in pairs], days) for b in buyers)
@@ -279,4 +302,9 @@ def compile_plan(s: Scenario) -> Plan:
         initial_stock=_initial_stock(s, mean[0]),
         stockpile_t=np.array([p.stock_t for p in s.stockpiles.values()], dtype=float),
         calendar=WorkCalendar(start, days, holidays),
+        disruptions=tuple(s.disruptions),
+        disruption_probs=np.array([[d.start_prob, d.end_prob] for d in s.disruptions.values()]
+                                  ).reshape(len(s.disruptions), 2),
+        disruption_from=np.array([max(0, (d.earliest - start).days) if d.earliest else 0
+                                  for d in s.disruptions.values()], dtype=np.int64),
     )

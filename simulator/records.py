@@ -66,6 +66,7 @@ class Records:
     review_wd_sum: np.ndarray
     stockpile: np.ndarray  # [day, stockpile] level at the end of the day (t)
     supplier_shipped: np.ndarray  # [day, supplier] (t)
+    disrupted: np.ndarray  # [day, disruption] 1.0 where a random disruption is in force
     applications: tuple[tuple[float, float, float, int, bool], ...] = ()
     """With tracing on: (filed, review start or NaN, decided, buyer, approved) per licence."""
 
@@ -78,7 +79,7 @@ class Recorder:
     """Mutable buffers the model writes into; :meth:`freeze` returns :class:`Records`."""
 
     def __init__(self, days: int, buyers: int, regions: int, stockpiles: int,
-                 suppliers: int) -> None:
+                 suppliers: int, disruptions: int = 0) -> None:
         self.days = days
         for name in BUYER_FIELDS:
             setattr(self, name, np.zeros((days, buyers)))
@@ -88,6 +89,7 @@ class Recorder:
             setattr(self, name, np.zeros(days + 1))
         self.stockpile = np.zeros((days, stockpiles))
         self.supplier_shipped = np.zeros((days, suppliers))
+        self.disrupted = np.zeros((days, disruptions))
         self.applications: list[tuple[float, float, float, int, bool]] = []
 
     def freeze(self, replication: int) -> Records:

@@ -157,9 +157,13 @@ def check_timeline(scenario: Scenario, marks: Marks | None = None, file: str = "
     try:
         states(scenario)
     except TimelineError as err:
-        where = _locate(marks or {}, ("timeline", str(err.index), "set", err.path), file)
-        raise InputError([Problem(*where, f"timeline.{err.index}.set.{err.path}",
-                                  err.message)]) from None
+        if err.index < 0:  # a disruption: path is "<name>.set.<dot path>"
+            name, _, rest = err.path.partition(".set.")
+            loc: tuple[str, ...] = ("disruptions", name, "set", rest)
+        else:
+            loc = ("timeline", str(err.index), "set", err.path)
+        where = _locate(marks or {}, loc, file)
+        raise InputError([Problem(*where, ".".join(loc), err.message)]) from None
 
 
 def load_scenario(source: str | Path | Mapping[str, Any],

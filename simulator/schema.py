@@ -58,7 +58,8 @@ class Horizon(Section):
 
 class Delay(Section):
     """A random delay: ``dist`` with ``mean`` and ``cv``, floored at ``min``, in the unit of
-    the field that holds it (calendar days for transit, working days for licence review)."""
+    the field that holds it (calendar days for transit, working days for licence review).
+    """
 
     dist: Literal["fixed", "lognormal", "gamma"] = Field(
         "lognormal", description="Distribution family; `fixed` always returns `mean`."
@@ -363,6 +364,33 @@ class TimelineEvent(Section):
     shade: bool = Field(False, description="Mark the event on figures as a control/truce.")
 
 
+class Disruption(Section):
+    """A random on/off episode drawn per replication: a two-state Markov chain on days.
+
+    While not in force it starts on a day with probability 1 - exp(-hazard_per_year / 365);
+    while in force it ends on a day with probability 1 / mean_duration_days (geometric
+    durations). In force, its ``set`` overrides apply on top of the timeline's parameters.
+    Long-run share of days in force: a / (a + b) with a, b those two daily probabilities.
+    """
+
+    hazard_per_year: float = Field(..., ge=0, description="Start rate while not in force (1/year).")
+    mean_duration_days: float = Field(..., ge=1, description="Mean days in force (days).")
+    earliest: Date | None = Field(None, description="First date it may start (default: start).")
+    set: dict[str, Any] = Field(..., description="Dot path -> value while in force.")
+    label: str = Field(..., description="Short name shown on figures.")
+    source: str = Field(..., description="Citation, or `assumption: ...`.")
+
+    @property
+    def start_prob(self) -> float:
+        """Probability per day of starting while not in force."""
+        return -math.expm1(-self.hazard_per_year / 365.0)
+
+    @property
+    def end_prob(self) -> float:
+        """Probability per day of ending while in force."""
+        return 1.0 / self.mean_duration_days
+
+
 class Units(Section):
     """Units are fixed: tonnes, days, USD."""
 
@@ -392,6 +420,9 @@ class Scenario(Section):
     stockpiles: dict[str, Stockpile] = Field(default_factory=dict, description="Stockpiles.")
     gray_channel: GrayChannel = Field(default_factory=GrayChannel, description="Gray channel.")
     timeline: list[TimelineEvent] = Field(default_factory=list, description="Dated events.")
+    disruptions: dict[str, Disruption] = Field(
+        default_factory=dict, description="Random on/off episodes (stochastic events)."
+    )
     variants: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Named overrides (dot path -> value) for compare."
     )

@@ -65,6 +65,19 @@ def _validated(doc: dict[str, Any], index: int, sets: dict[str, Any]) -> Scenari
         raise TimelineError(index, path, f"{loc}: {msg}{got}") from None
 
 
+def disrupted(scenario: Scenario, active: tuple[str, ...]) -> Scenario:
+    """``scenario`` with the ``set`` of each named disruption applied, validated."""
+    doc = scenario.model_dump(mode="python")
+    for name in active:
+        sets = scenario.disruptions[name].set
+        try:
+            doc = _apply(doc, -1, sets)
+            scenario = _validated(doc, -1, sets)
+        except TimelineError as err:
+            raise TimelineError(-1, f"{name}.set.{err.path}", err.message) from None
+    return scenario
+
+
 def states(scenario: Scenario) -> list[State]:
     """The base state plus one state per event date, each validated."""
     out = [State(0, scenario, ())]
@@ -77,4 +90,6 @@ def states(scenario: Scenario) -> list[State]:
             out[-1] = State(day, snapshot, (*out[-1].labels, ev.label))
         else:
             out.append(State(day, snapshot, (ev.label,)))
+    for state in out:
+        disrupted(state.scenario, tuple(scenario.disruptions))
     return out
