@@ -1,6 +1,7 @@
 """magsim: a discrete-event simulator of rare-earth magnet supply disruptions."""
 
 from simulator.model import simulate
+from simulator.results import Results, load_run
 from simulator.plan import Plan, compile_plan
 from simulator.records import Records
 from simulator.scenarios import load_scenario, scenario_hash
@@ -9,5 +10,7 @@ from simulator.yamlsrc import InputError
 
 __version__ = "0.1.0"
 
-__all__ = ["InputError", "Plan", "Records", "Scenario", "compile_plan", "load_scenario",
-           "scenario_hash", "simulate", "__version__"]
+from simulator.runner import run  # noqa: E402  (needs __version__)
+
+__all__ = ["InputError", "Plan", "Records", "Results", "Scenario", "compile_plan",
+           "load_run", "load_scenario", "run", "scenario_hash", "simulate", "__version__"]

@@ -1,0 +1,240 @@
+"""``magsim`` command line (DESIGN §5): a thin layer that turns errors into one-line messages.
+
+Exit status: 0 success, 2 bad input (scenario, flags, paths), 1 internal error, 130 on
+Ctrl-C. Without ``--debug`` no traceback is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from simulator import __version__
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad flags or paths (exit status 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so every error gets the same format."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 (got {value})")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 (got {value})")
+    return value
+
+
+def _simulation_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("-o", "--out", metavar="DIR", default=None,
+                   help="run directory (default: runs/<scenario>-<hash>)")
+    p.add_argument("--replications", type=_positive, metavar="N", default=None,
+                   help="Monte Carlo replications (default: the scenario's)")
+    p.add_argument("--seed", type=_non_negative, metavar="S", default=None,
+                   help="root seed (default: the scenario's)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a scenario field by dot path (repeatable)")
+    p.add_argument("--workers", type=_positive, metavar="N", default=None,
+                   help="worker processes (default: all cores)")
+    p.add_argument("--backend", choices=("local", "dask"), default="local",
+                   help="where replications run (default: local)")
+    p.add_argument("--scheduler", metavar="ADDR", default=None,
+                   help="Dask scheduler address, e.g. tcp://host:8786 (with --backend dask)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run in -o DIR, keeping finished chunks")
+    p.add_argument("--daily-replications", type=_non_negative, metavar="N", default=None,
+                   help="replications whose daily rows go to daily.parquet (default: 20)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def build_parser() -> Parser:
+    """The full ``magsim`` parser."""
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    root = Parser(prog="magsim", formatter_class=fmt,
+                  description="Rare-earth magnet supply-disruption simulator (SimPy).")
+    root.add_argument("--version", action="version", version=f"magsim {__version__}")
+    sub = root.add_subparsers(dest="verb", required=True, parser_class=Parser)
+    run = sub.add_parser("run", formatter_class=fmt, help="run a Monte Carlo ensemble",
+                         description="Run a scenario's ensemble and write a run directory.")
+    _simulation_flags(run)
+    val = sub.add_parser("validate", formatter_class=fmt, help="check scenario files",
+                         description="Validate scenarios: exit 0 if all valid, 2 if not.")
+    val.add_argument("scenarios", nargs="+", help="scenario YAML files")
+    val.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
+                     help="override a field by dot path (repeatable)")
+    val.add_argument("--debug", action="store_true", help="show tracebacks")
+    sch = sub.add_parser("schema", formatter_class=fmt, help="print the JSON Schema",
+                         description="Print the scenario JSON Schema on stdout.")
+    sch.add_argument("--debug", action="store_true", help="show tracebacks")
+    plot = sub.add_parser("plot", formatter_class=fmt, help="redraw a run's figures",
+                          description="(Re)draw figures and report.md from a run directory.")
+    plot.add_argument("run_dir", help="run directory written by `magsim run`")
+    plot.add_argument("--debug", action="store_true", help="show tracebacks")
+    return root
+
+
+def _progress() -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
+    """A rich progress bar on a terminal, nothing otherwise."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    bar = Progress(TextColumn("replications"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                   transient=True)
+    task = bar.add_task("run", total=None)
+    bar.start()
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return update, bar.stop
+
+
+def _print_summary(results: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    s = results.summary
+    table = Table(title=f"{results.manifest['scenario']['name']}: "
+                        f"{results.manifest['replications']} replications (mean \\[p5–p95])")
+    for col in ("sector", "unmet t", "fill rate", "stockout days", "lost units"):
+        table.add_column(col, justify="right" if col != "sector" else "left")
+
+    def cell(entity: str, level: str, metric: str, fmt: str) -> str:
+        row = s[(s.entity == entity) & (s.level == level) & (s.metric == metric)].iloc[0]
+        if row["mean"] != row["mean"]:
+            return "–"
+        return f"{row['mean']:{fmt}} [{row['p5']:{fmt}}–{row['p95']:{fmt}}]"
+
+    levels = [("sector", e) for e in dict.fromkeys(s[s.level == "sector"].entity)]
+    for level, e in [*levels, ("total", "total")]:
+        table.add_row(e, cell(e, level, "unmet_t", ",.0f"), cell(e, level, "fill_rate", ".3f"),
+                      cell(e, level, "stockout_days", ",.0f"),
+                      cell(e, level, "lost_units", ",.0f"))
+    Console().print(table)
+    print(f"outputs: {results.directory}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from simulator.runner import default_dir, run
+    from simulator.scenarios import load_scenario
+
+    if args.backend == "dask" or args.scheduler:
+        raise UsageError("magsim run: --backend dask is not available yet (use local)")
+    scenario = load_scenario(args.scenario, args.sets)
+    update, stop = _progress()
+    try:
+        results = run(scenario, args.replications, args.seed, args.workers, args.out,
+                      args.resume, daily_replications=args.daily_replications,
+                      progress=update)
+    except KeyboardInterrupt:
+        stop()
+        out = args.out or default_dir(scenario)
+        again = " ".join(a for a in sys.argv[1:] if a != "--resume") if args.out else (
+            f"run {args.scenario} -o {out}")
+        print(f"interrupted: finished replications are kept in {out}.partial; resume with: "
+              f"magsim {again} --resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        stop()
+    _print_summary(results)
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from simulator.scenarios import load_scenario
+    from simulator.yamlsrc import InputError
+
+    bad = 0
+    for path in args.scenarios:
+        try:
+            sc = load_scenario(path, args.sets)
+            print(f"{path}: ok ({len(sc.buyers)} buyers, {len(sc.timeline)} events)")
+        except InputError as err:
+            bad += 1
+            print(str(err), file=sys.stderr)
+    return EXIT_INPUT if bad else EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from simulator.schema import Scenario
+
+    print(json.dumps(Scenario.model_json_schema(), indent=1))
+    return EXIT_OK
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from simulator.report import write_figures, write_report
+    from simulator.results import load_run
+
+    d = Path(args.run_dir)
+    if not d.is_dir():
+        raise UsageError(f"{d}: no such run directory")
+    results = load_run(d)
+    for path in write_figures(results, d / "figures"):
+        print(path)
+    write_report(results, d)
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema, "plot": cmd_plot}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``magsim`` console script."""
+    from simulator.runner import ResumeError
+    from simulator.yamlsrc import InputError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.verb](args)
+    except InputError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_INPUT
+    except (UsageError, ResumeError, FileNotFoundError) as err:
+        if debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as err:  # noqa: BLE001 - the CLI's last line of defence
+        if debug:
+            raise
+        print(f"internal error: {type(err).__name__}: {err} (rerun with --debug for a "
+              "traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

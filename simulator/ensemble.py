@@ -1,0 +1,169 @@
+"""Monte Carlo ensembles: chunks of replications, run in-process or on a process pool.
+
+A chunk's result holds only small per-replication arrays (metrics, monthly exports) and a
+fixed-size histogram of cover, plus the daily rows of the first replications; so memory
+does not grow with the number of replications. Replication *k* always uses the streams of
+``(seed, k)``, so results do not depend on chunking, worker count or completion order.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from simulator import metrics
+from simulator.model import simulate
+from simulator.plan import Plan
+from simulator.records import Records
+
+COVER_BINS = 200  # 1-day bins of cover, 0..199 days (higher values fall in the last bin)
+COVER_EVERY = 7  # days between cover samples in the fan-chart histogram
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Replications ``start`` (inclusive) to ``stop`` (exclusive)."""
+
+    start: int
+    stop: int
+
+    @property
+    def name(self) -> str:
+        """File-name stem of this chunk."""
+        return f"{self.start:07d}-{self.stop:07d}"
+
+
+@dataclass
+class ChunkResult:
+    """What a chunk hands back; arrays are [replication, ...] for its replications."""
+
+    chunk: Chunk
+    shortage: np.ndarray  # [rep, entity, metric]
+    gate: np.ndarray  # [rep, gate metric]
+    monthly: np.ndarray  # [rep, month, region] dispatched t
+    cover_hist: np.ndarray  # [sample day, sector, bin] counts
+    backlog: np.ndarray  # [rep, sample day] licence backlog, all buyers (t)
+    daily: pa.Table | None
+    seconds: float
+
+
+def plan_chunks(replications: int) -> list[Chunk]:
+    """Fixed chunking that depends only on the replication count (so resume can reuse it)."""
+    size = max(1, min(25, math.ceil(replications / 40)))
+    return [Chunk(a, min(a + size, replications)) for a in range(0, replications, size)]
+
+
+def month_index(plan: Plan) -> tuple[np.ndarray, list[str]]:
+    """Month number of each day and the month labels (YYYY-MM)."""
+    months = plan.dates.astype("datetime64[M]")
+    labels = np.unique(months)
+    return np.searchsorted(labels, months), [str(m) for m in labels]
+
+
+def _sector_cover(rec: Records, plan: Plan) -> np.ndarray:
+    forecast = plan.demand_mean * (1.0 - rec.substituted_share)
+    sectors = list(dict.fromkeys(plan.sectors))
+    out = np.empty((plan.days, len(sectors)))
+    for j, s in enumerate(sectors):
+        m = [i for i, x in enumerate(plan.sectors) if x == s]
+        out[:, j] = rec.inventory[:, m].sum(1) / np.maximum(forecast[:, m].sum(1), 1e-12)
+    return out
+
+
+def daily_table(rec: Records, plan: Plan, scenario: str, variant: str) -> pa.Table:
+    """Long-format daily rows of one replication: buyers, regions and stockpiles."""
+    days, nb = rec.inventory.shape
+    dates = np.repeat(plan.dates, nb)
+    cols = {
+        "scenario": [scenario] * (days * nb), "variant": [variant] * (days * nb),
+        "replication": np.full(days * nb, rec.replication, dtype=np.int32),
+        "date": dates, "kind": ["buyer"] * (days * nb),
+        "entity": np.tile(np.array(plan.buyers), days),
+    }
+    values = {f"{k}_t": getattr(rec, k).ravel() for k in (
+        "inventory", "demand", "delivered", "unmet", "received", "released",
+        "licence_backlog", "on_order")}
+    buyer = pa.table({**cols, **values})
+    nr = len(plan.regions)
+    region = pa.table({
+        "scenario": [scenario] * (days * nr), "variant": [variant] * (days * nr),
+        "replication": np.full(days * nr, rec.replication, dtype=np.int32),
+        "date": np.repeat(plan.dates, nr), "kind": ["region"] * (days * nr),
+        "entity": np.tile(np.array(plan.regions), days),
+        "approved_t": rec.approved.ravel(), "denied_t": rec.denied.ravel(),
+        "dispatched_t": rec.dispatched.ravel(),
+    })
+    ns = len(plan.stockpiles)
+    parts = [buyer, region]
+    if ns:
+        parts.append(pa.table({
+            "scenario": [scenario] * (days * ns), "variant": [variant] * (days * ns),
+            "replication": np.full(days * ns, rec.replication, dtype=np.int32),
+            "date": np.repeat(plan.dates, ns), "kind": ["stockpile"] * (days * ns),
+            "entity": np.tile(np.array(plan.stockpiles), days),
+            "stockpile_t": rec.stockpile.ravel(),
+        }))
+    return pa.concat_tables(parts, promote_options="default")
+
+
+def run_chunk(plan: Plan, chunk: Chunk, seed: int, daily_upto: int, variant: str = ""
+              ) -> ChunkResult:
+    """Simulate the replications of ``chunk`` and reduce each to its metrics."""
+    t0 = time.perf_counter()
+    ents = metrics.entities(plan)
+    midx, labels = month_index(plan)
+    sample = np.arange(0, plan.days, COVER_EVERY)
+    n_sectors = len(dict.fromkeys(plan.sectors))
+    hist = np.zeros((len(sample), n_sectors, COVER_BINS), dtype=np.int64)
+    n = chunk.stop - chunk.start
+    shortage = np.empty((n, len(ents), len(metrics.SHORTAGE_METRICS)))
+    gate = np.empty((n, len(metrics.GATE_METRICS)))
+    monthly = np.empty((n, len(labels), len(plan.regions)))
+    backlog = np.empty((n, len(sample)))
+    tables = []
+    for i, k in enumerate(range(chunk.start, chunk.stop)):
+        rec = simulate(plan, k, seed)
+        shortage[i] = metrics.replication_metrics(rec, plan, ents)
+        gate[i] = metrics.gate_metrics(rec)
+        monthly[i] = metrics.monthly_dispatched(rec, midx, len(labels))
+        backlog[i] = rec.licence_backlog.sum(1)[sample]
+        cover = _sector_cover(rec, plan)[sample]
+        bins = np.clip(cover.astype(np.int64), 0, COVER_BINS - 1)
+        np.add.at(hist, (np.arange(len(sample))[:, None], np.arange(n_sectors)[None, :], bins),
+                  1)
+        if k < daily_upto:
+            tables.append(daily_table(rec, plan, plan.scenario.name, variant))
+    daily = pa.concat_tables(tables) if tables else None
+    return ChunkResult(chunk, shortage, gate, monthly, hist, backlog, daily,
+                       time.perf_counter() - t0)
+
+
+def execute(plan: Plan, chunks: Iterable[Chunk], seed: int, daily_upto: int, workers: int,
+            on_result: Callable[[ChunkResult], None], variant: str = "") -> None:
+    """Run ``chunks`` (in-process if ``workers`` is 1) and hand each result to ``on_result``
+    as soon as it is finished."""
+    todo = list(chunks)
+    if workers <= 1 or len(todo) <= 1:
+        for c in todo:
+            on_result(run_chunk(plan, c, seed, daily_upto, variant))
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending: set[Future[ChunkResult]] = set()
+        queue = iter(todo)
+        for c in queue:
+            pending.add(pool.submit(run_chunk, plan, c, seed, daily_upto, variant))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                on_result(fut.result())
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending.add(pool.submit(run_chunk, plan, nxt, seed, daily_upto, variant))

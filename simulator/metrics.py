@@ -1,0 +1,162 @@
+"""Shortage and gate metrics (DESIGN §7): pure functions of daily records.
+
+Per replication, each entity (a buyer, or the sum of the buyers of a sector, a region or
+all of them) gets a vector of metrics computed from its daily series; across replications
+each metric gets mean, p5, p50, p95 and CVaR95 (the mean of the worst 5% of replications,
+at least one). "Worst" is the highest value, except for metrics where more is better
+(``fill_rate``, ``min_cover_days``, ``days_to_first_stockout``), where it is the lowest.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.plan import Plan
+from simulator.records import Records
+
+SHORTAGE_METRICS = (
+    "demand_t", "unmet_t", "fill_rate", "stockout_days", "longest_stockout_days",
+    "any_stockout", "lost_units", "min_cover_days", "days_to_first_stockout", "recovery_days",
+)
+GATE_METRICS = ("backlog_peak_t", "mean_review_days", "approval_rate", "dispatched_t")
+HIGHER_IS_BETTER = frozenset({"fill_rate", "min_cover_days", "days_to_first_stockout"})
+EPS_T = 1e-9  # tonnes below which a day counts as served in full
+RECOVERED_SHARE = 0.9  # recovered once cover is back to 90% of its pre-shock median
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A buyer or a group of buyers that metrics are computed for."""
+
+    level: str  # buyer | sector | region | total
+    name: str
+    members: np.ndarray  # buyer indices
+
+
+def entities(plan: Plan) -> list[Entity]:
+    """Every buyer, sector, region and the total, in a fixed order."""
+    out = [Entity("buyer", b, np.array([i])) for i, b in enumerate(plan.buyers)]
+    sectors = np.array(plan.sectors)
+    for s in dict.fromkeys(plan.sectors):
+        out.append(Entity("sector", s, np.flatnonzero(sectors == s)))
+    regions = np.array([plan.regions[r] for r in plan.buyer_region])
+    for r in dict.fromkeys(regions.tolist()):
+        out.append(Entity("region", r, np.flatnonzero(regions == r)))
+    out.append(Entity("total", "total", np.arange(len(plan.buyers))))
+    return out
+
+
+def shock_day(plan: Plan) -> int:
+    """First day of the first shaded timeline event (else the first event, else day 0)."""
+    tl = plan.scenario.timeline
+    marked = [e for e in tl if e.shade] or tl
+    return (marked[0].date - plan.scenario.horizon.start).days if marked else 0
+
+
+def longest_run(flags: np.ndarray) -> int:
+    """Length of the longest run of True values."""
+    if not flags.any():
+        return 0
+    padded = np.concatenate(([0], flags.astype(np.int8), [0]))
+    edges = np.flatnonzero(np.diff(padded))
+    return int((edges[1::2] - edges[::2]).max())
+
+
+def recovery_days(short: np.ndarray, cover: np.ndarray, target: float) -> float:
+    """Days from the first stockout until cover is back at ``target`` (days); NaN if no
+    stockout, and censored at the horizon's end if cover never gets back."""
+    hits = np.flatnonzero(short)
+    if not len(hits):
+        return math.nan
+    first = hits[0]
+    back = np.flatnonzero(cover[first:] >= target)
+    return float(back[0]) if len(back) else float(len(cover) - first)
+
+
+def series_metrics(demand: np.ndarray, unmet: np.ndarray, cover: np.ndarray,
+                   kg_per_unit: float, shock: int) -> list[float]:
+    """Shortage metrics of one daily series, in the order of :data:`SHORTAGE_METRICS`.
+
+    Args:
+        demand: tonnes demanded per day. unmet: tonnes not served on their day.
+        cover: days of cover on hand at the end of each day.
+        kg_per_unit: NdFeB per unit lost (kg); NaN where units do not apply.
+        shock: day the disruption starts (for time to first stockout and the pre-shock cover).
+    """
+    total, lost = float(demand.sum()), float(unmet.sum())
+    short = unmet > EPS_T
+    after = np.flatnonzero(short[shock:])
+    base = cover[:shock] if shock > 0 else cover[:1]
+    target = RECOVERED_SHARE * float(np.median(base))
+    return [
+        total, lost, 1.0 - lost / total if total > 0 else 1.0, float(short.sum()),
+        float(longest_run(short)), float(short.any()), lost * 1000.0 / kg_per_unit,
+        float(cover.min()), float(after[0]) if len(after) else math.nan,
+        recovery_days(short, cover, target),
+    ]
+
+
+def cover_days(rec: Records, plan: Plan) -> np.ndarray:
+    """Days of cover on hand per [day, buyer]: inventory / forecast daily demand."""
+    forecast = plan.demand_mean * (1.0 - rec.substituted_share)
+    return rec.inventory / np.maximum(forecast, 1e-12)
+
+
+def replication_metrics(rec: Records, plan: Plan, ents: list[Entity]) -> np.ndarray:
+    """Shortage metrics per entity, [entity, metric] in :data:`SHORTAGE_METRICS` order."""
+    shock = shock_day(plan)
+    forecast = plan.demand_mean * (1.0 - rec.substituted_share)
+    out = np.empty((len(ents), len(SHORTAGE_METRICS)))
+    for i, e in enumerate(ents):
+        m = e.members
+        inv, fc = rec.inventory[:, m].sum(1), forecast[:, m].sum(1)
+        kg = plan.kg_per_unit[m]
+        per_unit = float(kg[0]) if e.level in ("buyer", "sector") and np.all(kg == kg[0]) \
+            else math.nan
+        out[i] = series_metrics(rec.demand[:, m].sum(1), rec.unmet[:, m].sum(1),
+                                inv / np.maximum(fc, 1e-12), per_unit, shock)
+        if e.level == "sector" and not np.isnan(kg).all():
+            unit_t = rec.unmet[:, m].sum(0) * 1000.0 / kg
+            out[i, SHORTAGE_METRICS.index("lost_units")] = float(np.nansum(unit_t))
+    return out
+
+
+def gate_metrics(rec: Records) -> np.ndarray:
+    """Gate metrics of one replication in :data:`GATE_METRICS` order."""
+    decided = rec.decisions.sum()
+    approved, denied = rec.approved.sum(), rec.denied.sum()
+    return np.array([
+        float(rec.licence_backlog.sum(1).max()),
+        float(rec.review_wd_sum.sum() / decided) if decided else math.nan,
+        float(approved / (approved + denied)) if approved + denied > 0 else math.nan,
+        float(rec.dispatched.sum()),
+    ])
+
+
+def monthly_dispatched(rec: Records, month_index: np.ndarray, months: int) -> np.ndarray:
+    """China's dispatched tonnes per [month, region]."""
+    out = np.zeros((months, rec.dispatched.shape[1]))
+    np.add.at(out, month_index, rec.dispatched)
+    return out
+
+
+def cvar95(values: np.ndarray, higher_is_better: bool = False) -> float:
+    """Mean of the worst ceil(5%) of ``values`` (NaNs ignored)."""
+    v = np.sort(values[~np.isnan(values)])
+    if not len(v):
+        return math.nan
+    k = max(1, math.ceil(0.05 * len(v)))
+    return float(v[:k].mean() if higher_is_better else v[-k:].mean())
+
+
+def across(values: np.ndarray, metric: str) -> dict[str, float]:
+    """mean, p5, p50, p95 and cvar95 of one metric over replications (NaNs ignored)."""
+    v = values[~np.isnan(values)]
+    if not len(v):
+        return dict.fromkeys(("mean", "p5", "p50", "p95", "cvar95"), math.nan)
+    p5, p50, p95 = np.percentile(v, [5, 50, 95])
+    return {"mean": float(v.mean()), "p5": float(p5), "p50": float(p50), "p95": float(p95),
+            "cvar95": cvar95(v, metric in HIGHER_IS_BETTER)}

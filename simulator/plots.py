@@ -1,0 +1,125 @@
+"""Figures (DESIGN §8): each function takes frames and returns a matplotlib figure."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # figures are written to files; notebooks display them inline anyway
+
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from simulator.schema import Scenario  # noqa: E402
+
+BAND = "#9ecae1"
+LINE = "#08519c"
+OBSERVED = "#d94801"
+
+
+def _events(ax: plt.Axes, scenario: Scenario, label: bool = True) -> None:
+    """Shade the spans between marked timeline events and label each event."""
+    marked = [e for e in scenario.timeline if e.shade]
+    end = np.datetime64(scenario.horizon.end)
+    for i, ev in enumerate(marked):
+        start = np.datetime64(ev.date)
+        stop = np.datetime64(marked[i + 1].date) if i + 1 < len(marked) else end
+        ax.axvspan(start, stop, color="0.5" if i % 2 == 0 else "0.8", alpha=0.12, lw=0)
+        ax.axvline(start, color="0.35", lw=0.8, ls="--")
+        if label:
+            ax.text(start, 0.98, f" {ev.label}", transform=ax.get_xaxis_transform(),
+                    rotation=90, va="top", ha="left", fontsize=7, color="0.25")
+
+
+def _dates(ax: plt.Axes) -> None:
+    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
+    ax.grid(alpha=0.3)
+
+
+def exports(df: pd.DataFrame, scenario: Scenario, destination: str = "WORLD") -> Figure:
+    """Monthly tonnes dispatched by China to ``destination``: model band vs observed."""
+    d = df[df.destination == destination].copy()
+    d["t"] = pd.to_datetime(d.month) + pd.Timedelta(days=14)
+    fig, ax = plt.subplots(figsize=(10, 4.5), layout="constrained")
+    ax.fill_between(d.t, d.dispatched_t_p5, d.dispatched_t_p95, color=BAND, alpha=0.6,
+                    label="model, p5–p95 of replications")
+    ax.plot(d.t, d.dispatched_t_mean, color=LINE, lw=2, label="model, mean")
+    obs = d.dropna(subset=["observed_t"])
+    if len(obs):
+        ax.plot(obs.t, obs.observed_t, "o", color=OBSERVED, ms=6,
+                label="observed (China customs, HS 8505.11)")
+    _events(ax, scenario)
+    _dates(ax)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("NdFeB magnets dispatched (t/month)")
+    ax.set_title(f"China's magnet exports to {destination}: licensing gate outflow vs observed")
+    ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
+    return fig
+
+
+def cover(df: pd.DataFrame, scenario: Scenario) -> Figure:
+    """Days of cover on hand per sector: median, p25–p75 and p5–p95 across replications."""
+    sectors = list(dict.fromkeys(df.sector))
+    fig, axes = plt.subplots(len(sectors), 1, figsize=(10, 2.2 * len(sectors) + 0.6),
+                             sharex=True, layout="constrained", squeeze=False)
+    for ax, s in zip(axes[:, 0], sectors, strict=True):
+        d = df[df.sector == s]
+        t = pd.to_datetime(d.date)
+        ax.fill_between(t, d.cover_days_p5, d.cover_days_p95, color=BAND, alpha=0.5,
+                        lw=0, label="p5–p95")
+        ax.fill_between(t, d.cover_days_p25, d.cover_days_p75, color=LINE, alpha=0.35,
+                        lw=0, label="p25–p75")
+        ax.plot(t, d.cover_days_p50, color=LINE, lw=1.5, label="median")
+        _events(ax, scenario, label=ax is axes[0, 0])
+        _dates(ax)
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel(f"{s}\ncover (days)")
+    axes[0, 0].legend(loc="lower left", fontsize=8, ncols=3)
+    axes[0, 0].set_title("Days of magnet cover on hand by sector, across replications")
+    return fig
+
+
+def shortage(replications: pd.DataFrame, metric: str = "unmet_t") -> Figure:
+    """Distribution across replications of a shortage metric per sector (box plots)."""
+    d = replications[(replications.level == "sector") & (replications.metric == metric)]
+    sectors = list(dict.fromkeys(d.entity))
+    data = [d[d.entity == s].value.dropna().to_numpy() for s in sectors]
+    fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
+    ax.boxplot(data, tick_labels=sectors, whis=(5, 95), showmeans=True)
+    ax.set_ylabel("unmet demand over the horizon (t)" if metric == "unmet_t" else metric)
+    ax.set_title("Shortage per sector across replications (whiskers p5–p95, ▲ mean)")
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def backlog(df: pd.DataFrame, scenario: Scenario) -> Figure:
+    """Tonnes awaiting a licence decision over time."""
+    t = pd.to_datetime(df.date)
+    fig, ax = plt.subplots(figsize=(10, 4), layout="constrained")
+    ax.fill_between(t, df.backlog_t_p5, df.backlog_t_p95, color=BAND, alpha=0.6,
+                    label="p5–p95")
+    ax.plot(t, df.backlog_t_mean, color=LINE, lw=2, label="mean")
+    _events(ax, scenario)
+    _dates(ax)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("awaiting a licence decision (t)")
+    ax.set_title("Licence backlog at China's export gate")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def frontier(df: pd.DataFrame) -> Figure:
+    """Expected total cost vs CVaR95 of unmet tonnes, one labelled point per variant."""
+    fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
+    ax.scatter(df.cost_usd_mean / 1e9, df.unmet_t_cvar95, s=50, color=LINE, zorder=3)
+    for _, row in df.iterrows():
+        ax.annotate(row.variant, (row.cost_usd_mean / 1e9, row.unmet_t_cvar95),
+                    textcoords="offset points", xytext=(6, 4), fontsize=8)
+    ax.set_xlabel("expected total cost (billion USD): holding + premiums + shortage")
+    ax.set_ylabel("CVaR95 of unmet demand (t)")
+    ax.set_title("Stockpile policies: cost vs tail shortage (lower left is better)")
+    ax.grid(alpha=0.3)
+    return fig
