@@ -147,7 +147,8 @@ def run_chunk(plan: Plan, chunk: Chunk, seed: int, daily_upto: int, variant: str
 def execute(plan: Plan, chunks: Iterable[Chunk], seed: int, daily_upto: int, workers: int,
             on_result: Callable[[ChunkResult], None], variant: str = "") -> None:
     """Run ``chunks`` (in-process if ``workers`` is 1) and hand each result to ``on_result``
-    as soon as it is finished."""
+    as soon as it is finished.
+    """
     todo = list(chunks)
     if workers <= 1 or len(todo) <= 1:
         for c in todo:

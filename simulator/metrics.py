@@ -67,7 +67,8 @@ def longest_run(flags: np.ndarray) -> int:
 
 def recovery_days(short: np.ndarray, cover: np.ndarray, target: float) -> float:
     """Days from the first stockout until cover is back at ``target`` (days); NaN if no
-    stockout, and censored at the horizon's end if cover never gets back."""
+    stockout, and censored at the horizon's end if cover never gets back.
+    """
     hits = np.flatnonzero(short)
     if not len(hits):
         return math.nan

@@ -120,7 +120,7 @@ def _write_outputs(agg: Aggregate, plan: Plan, work: Path, manifest: dict[str, A
         if name.endswith(".parquet"):
             df.to_parquet(work / name, index=False)
         else:
-            df.to_csv(work / name, index=False, float_format="%.6g")
+            df.to_csv(work / name, index=False, float_format="%.9g")
     (work / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
     results = Results(work, manifest, frames)
     if figures:

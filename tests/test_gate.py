@@ -1,0 +1,133 @@
+"""The licensing gate: regimes, review times in working days, decisions, denials."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import run, scenario
+
+from simulator import compile_plan
+
+ONE_BUYER = {
+    "buyers": {"us_auto": {
+        "region": "US", "sector": "automotive",
+        "demand": {"t_per_year": 1095.0},  # 3 t/day, no noise
+        "initial_stock_t": 100.0,
+        "policy": {"kind": "base_stock", "order_up_to_t": 100.0, "review_period_days": 1}}},
+}
+LICENSING = {"gate.regions.US.regime.civil": "licensing",
+             "gate.regions.US.covered_share.civil": 1.0}
+
+
+def test_embargo_on_china_only_buyer_runs_out_exactly_when_stock_does():
+    sc = scenario({**ONE_BUYER, "gate.regions.US.regime.civil": "embargo",
+                   "buyers.us_auto.on_denial": "lose"})
+    r = run(sc)
+    unmet = r.unmet[:, 0]
+    # 100 t at 3 t/day: days 0..32 served in full (99 t), day 33 gets the last 1 t
+    assert np.all(unmet[:33] == 0.0)
+    assert unmet[33] == pytest.approx(2.0, abs=1e-12)
+    assert np.allclose(unmet[34:], 3.0)
+    assert r.received.sum() == 0.0 and r.dispatched.sum() == 0.0
+    assert r.denied.sum() == pytest.approx(r.ordered.sum())  # every order denied at once
+    assert r.lost_denied.sum() == pytest.approx(r.ordered.sum())
+
+
+def test_open_gate_with_ample_capacity_never_short():
+    for k in range(3):
+        r = run(scenario({"buyers.us_auto.policy.target_days": 45}), k)
+        assert r.unmet.sum() == 0.0
+        assert r.demand.sum() > 0
+
+
+def congested(**extra):
+    return scenario({**ONE_BUYER, **LICENSING, "gate.reviewers": 1, "gate.shipment_t": 1.0,
+                     "gate.review_working_days": {"dist": "lognormal", "mean": 2.0, "cv": 0.8,
+                                                  "min": 1.5},
+                     "gate.max_review_working_days": 12.0, **extra})
+
+
+def test_no_decision_before_the_minimum_or_after_the_cap_in_working_days():
+    sc = congested()
+    r = run(sc, trace=True)
+    cal = compile_plan(sc).calendar
+    apps = r.applications
+    assert len(apps) > 300
+    waited = np.array([cal.between(filed, decided) for filed, _, decided, _, _ in apps])
+    assert waited.min() >= 1.5 - 1e-9
+    assert waited.max() <= 12.0 + 1e-9
+    # the single reviewer is overloaded: many decisions hit the statutory cap exactly,
+    # some of them without ever reaching a reviewer
+    assert np.sum(np.isclose(waited, 12.0)) > 50
+    assert any(math.isnan(start) for _, start, _, _, _ in apps)
+    # decisions fall on working days only (the clock stands still on weekends)
+    for filed, _, decided, _, _ in apps[:200]:
+        day = math.ceil(decided) - 1 if decided != int(decided) else int(decided) - 1
+        assert cal.work[day] == 1.0
+
+
+def test_a_parameter_changed_on_day_t_applies_to_decisions_after_t():
+    t = 60
+    event = {"date": "2025-03-07", "label": "approve", "source": "test",
+             "set": {"gate.regions.US.approval_prob.civil": 1.0}}
+    sc = scenario({**ONE_BUYER, **LICENSING, "gate.regions.US.approval_prob.civil": 0.0,
+                   "gate.reviewers": 4}, timeline=[event])
+    assert (sc.timeline[0].date - sc.horizon.start).days == t
+    r = run(sc, trace=True)
+    before = [ok for _, _, decided, _, ok in r.applications if decided <= t]
+    after = [ok for _, _, decided, _, ok in r.applications if decided > t]
+    assert before and after
+    assert not any(before) and all(after)
+
+
+def denial_case(action: str, **extra):
+    base = {**ONE_BUYER, **LICENSING, "gate.regions.US.approval_prob.civil": 0.0,
+            "gate.reviewers": 50, "gate.reapply_after_days": 10,
+            "gate.review_working_days": {"dist": "fixed", "mean": 3.0},
+            "buyers.us_auto.on_denial": action}
+    return scenario({**base, **extra})
+
+
+def test_reapply_files_again_after_the_delay():
+    r = run(denial_case("reapply"), trace=True)
+    denied = sorted(math.ceil(d) for _, _, d, _, ok in r.applications if not ok)
+    refiled = sorted(f for f, _, _, _, _ in r.applications)
+    # every shipment denied on day d is filed again on day d + 10 (if within the horizon)
+    due = [d + 10 for d in denied if d + 10 < r.inventory.shape[0] - 10]  # decided in time
+    assert set(due) <= set(refiled)
+    assert r.lost_denied.sum() == 0.0
+    assert r.licence_backlog[-1, 0] > 0  # all of it still awaits a licence
+
+
+def test_resource_sends_denied_tonnes_to_the_ex_china_supplier():
+    supplier = {"region": "EU", "capacity_t_per_year": 10_000.0, "lead_time_days": 5}
+    r = run(denial_case("resource", **{"suppliers": {"plant": supplier},
+                                        "buyers.us_auto.resource_to": "plant",
+                                        "gate.regions.EU": {}}))
+    denied = r.denied.sum()
+    assert denied > 0
+    shipped, waiting = r.supplier_shipped.sum(), r.supplier_backlog[-1].sum()
+    assert shipped + waiting == pytest.approx(denied, rel=1e-9)
+    assert r.lost_denied.sum() == 0.0
+
+
+def test_lose_gives_denied_tonnes_up_and_leak_goes_through_the_gray_channel():
+    r = run(denial_case("lose", **{"gray_channel": {"leak_share": 0.25, "delay_days": 7,
+                                                    "premium_usd_per_kg": 40.0}}))
+    denied = r.denied.sum()
+    assert r.lost_denied.sum() == pytest.approx(0.75 * denied, rel=1e-9)
+    arrived_gray = r.received_gray.sum()
+    in_flight = 0.25 * r.denied[-7:].sum()  # denied in the last 7 days: not arrived yet
+    assert arrived_gray == pytest.approx(0.25 * denied - in_flight, rel=1e-9)
+    assert r.premium_usd.sum() == pytest.approx(0.25 * denied * 1000 * 40.0, rel=1e-9)
+
+
+def test_general_licence_skips_review_until_it_expires():
+    lic = {"gl": {"buyers": ["us_auto"], "expires": "2025-03-31"}}
+    r = run(scenario({**ONE_BUYER, **LICENSING, "gate.general_licences": lic,
+                      "gate.regions.US.approval_prob.civil": 0.0}), trace=True)
+    first = min(f for f, _, _, _, _ in r.applications)
+    assert first == (np.datetime64("2025-04-01") - np.datetime64("2025-01-06")).astype(int)
+    assert r.unmet[:80].sum() == 0.0

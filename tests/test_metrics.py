@@ -1,0 +1,65 @@
+"""Metrics on small hand-built series with exact expected values (DESIGN §7)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from simulator.metrics import (
+    SHORTAGE_METRICS,
+    across,
+    cvar95,
+    longest_run,
+    recovery_days,
+    series_metrics,
+)
+
+
+def metrics_of(demand, unmet, cover, kg=2.0, shock=2):
+    values = series_metrics(np.array(demand, float), np.array(unmet, float),
+                            np.array(cover, float), kg, shock)
+    return dict(zip(SHORTAGE_METRICS, values, strict=True))
+
+
+def test_hand_computed_series():
+    demand = [10, 10, 10, 10, 10, 10, 10, 10]
+    unmet = [0, 0, 0, 4, 10, 0, 10, 0]
+    cover = [30, 30, 20, 0, 0, 5, 0, 28]
+    m = metrics_of(demand, unmet, cover)
+    assert m["demand_t"] == 80 and m["unmet_t"] == 24
+    assert m["fill_rate"] == pytest.approx(1 - 24 / 80)
+    assert m["stockout_days"] == 3
+    assert m["longest_stockout_days"] == 2
+    assert m["any_stockout"] == 1.0
+    assert m["lost_units"] == pytest.approx(24 * 1000 / 2.0)  # 12,000 units at 2 kg each
+    assert m["min_cover_days"] == 0
+    assert m["days_to_first_stockout"] == 1  # shock on day 2, first stockout on day 3
+    # pre-shock cover median 30 -> recovered at 27 days: day 7, four days after day 3
+    assert m["recovery_days"] == 4
+
+
+def test_no_shortage_gives_nan_recovery_and_full_fill():
+    m = metrics_of([5, 5, 5], [0, 0, 0], [10, 9, 8])
+    assert m["fill_rate"] == 1.0 and m["stockout_days"] == 0 and m["any_stockout"] == 0
+    assert math.isnan(m["recovery_days"]) and math.isnan(m["days_to_first_stockout"])
+
+
+def test_recovery_is_censored_at_the_horizon():
+    assert recovery_days(np.array([0, 1, 1, 0, 0], bool), np.array([9, 0, 0, 3, 4.0]), 8.0) == 4
+
+
+def test_longest_run():
+    assert longest_run(np.array([1, 1, 0, 1, 1, 1, 0], bool)) == 3
+    assert longest_run(np.zeros(4, bool)) == 0
+
+
+def test_cvar95_on_a_known_sample():
+    values = np.arange(1.0, 101.0)  # 1..100: the worst 5 are 96..100
+    assert cvar95(values) == pytest.approx(98.0)
+    assert cvar95(values, higher_is_better=True) == pytest.approx(3.0)
+    assert cvar95(np.array([7.0, 1.0, 3.0])) == 7.0  # at least one value
+    stats = across(values, "unmet_t")
+    assert stats["mean"] == 50.5 and stats["p50"] == 50.5
+    assert stats["p5"] == pytest.approx(5.95) and stats["p95"] == pytest.approx(95.05)
