@@ -1,9 +1,9 @@
 """magsim: a discrete-event simulator of rare-earth magnet supply disruptions."""
 
 from simulator.model import simulate
-from simulator.results import Results, load_run
 from simulator.plan import Plan, compile_plan
 from simulator.records import Records
+from simulator.results import Results, load_run
 from simulator.scenarios import load_scenario, scenario_hash
 from simulator.schema import Scenario
 from simulator.yamlsrc import InputError

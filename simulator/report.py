@@ -20,7 +20,7 @@ def write_figures(results: object, directory: Path) -> list[Path]:
     """Draw every figure of a run into ``directory`` as PNG."""
     directory.mkdir(parents=True, exist_ok=True)
     out = []
-    regions = set(getattr(results, "exports").destination)
+    regions = set(results.exports.destination)
     for name, (method, kwargs) in FIGURES.items():
         if kwargs.get("destination", "WORLD") not in regions:
             continue
@@ -42,8 +42,8 @@ def _table(df: pd.DataFrame) -> str:
 
 def write_report(results: object, directory: Path) -> Path:
     """Write ``report.md``: headline metrics by sector and region, and the figures."""
-    s: pd.DataFrame = getattr(results, "summary")
-    m = getattr(results, "manifest")
+    s: pd.DataFrame = results.summary
+    m = results.manifest
     keep = ["unmet_t", "fill_rate", "stockout_days", "lost_units", "recovery_days"]
     by = s[s.level.isin(["sector", "region", "total"]) & s.metric.isin(keep)]
     wide = by.pivot_table(index=["level", "entity"], columns="metric", values="mean",
