@@ -122,7 +122,7 @@ def run_chunk(plan: Plan, chunk: Chunk, seed: int, daily_upto: int, variant: str
     n_sectors = len(dict.fromkeys(plan.sectors))
     hist = np.zeros((len(sample), n_sectors, COVER_BINS), dtype=np.int64)
     n = chunk.stop - chunk.start
-    shortage = np.empty((n, len(ents), len(metrics.SHORTAGE_METRICS)))
+    shortage = np.empty((n, len(ents), len(metrics.ALL_METRICS)))
     gate = np.empty((n, len(metrics.GATE_METRICS)))
     monthly = np.empty((n, len(labels), len(plan.regions)))
     backlog = np.empty((n, len(sample)))

@@ -1,16 +1,20 @@
 """The licensing gate (DESIGN §2.1): applications, the review queue, decisions.
 
-Each shipment of at most ``shipment_t`` that needs a licence becomes an application, a SimPy
-process that queues for one of ``reviewers`` (a :class:`Desk`, a resource whose capacity the
-timeline can change), is reviewed for a random number of working days (floored at the
-minimum) and is decided when the review ends or when the statutory cap, counted in working
-days from filing, runs out, whichever is first. Regime and approval odds are read from the
+Each shipment of at most ``shipment_t`` that needs a licence becomes an application: a
+request for one of ``reviewers`` (a :class:`Desk`, a SimPy resource whose capacity the
+timeline can change). Once a reviewer takes it, it is reviewed for a random number of
+working days (floored at the minimum) and decided when the review ends or when the
+statutory cap, counted in working days from filing, runs out, whichever is first; a single
+sweeper process decides applications still queued when their cap runs out. Applications
+are callbacks on SimPy events rather than processes of their own: that halves the events
+per application (see benchmarks/README.md). Regime and approval odds are read from the
 phase in force at decision time.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -64,6 +68,9 @@ class Gate:
         self.pending = np.zeros(len(names))  # awaiting a decision or a re-application (t)
         self.reapply: dict[int, list[tuple[int, float]]] = {}
         self.in_review = 0
+        self.waiting: deque[list[Any]] = deque()  # queued: [buyer, t, filed, deadline, request]
+        self.sweeper_idle: simpy.Event | None = None
+        env.process(self._sweep())
 
     def set_phase(self, params: GateParams, end_use: np.ndarray) -> None:
         """Switch to the parameters of a new timeline phase."""
@@ -104,30 +111,55 @@ class Gate:
             self.approve(buyer, tonnes, day)
             return
         self.pending[buyer] += tonnes
-        self.env.process(self._review(buyer, tonnes))
-
-    def _review(self, buyer: int, tonnes: float) -> Generator[simpy.Event, Any, None]:
-        env, cal, p = self.env, self.plan.calendar, self.params
-        filed = env.now
-        deadline = cal.add(filed, p.cap_working_days)
+        now = self.env.now
+        app = [buyer, tonnes, now, self.plan.calendar.add(now, p.cap_working_days), None]
         req = self.desk.request()
-        started = math.nan
-        if not req.triggered:
-            got = yield req | env.timeout(deadline - filed)
-            if req not in got:
-                req.cancel()
-                self._decide(buyer, tonnes, filed, started)
-                return
-        yield req
-        started = env.now
-        self.in_review += 1
+        app[4] = req
+        if req.triggered:
+            self._start(app)
+            return
+        req.callbacks.append(lambda _ev, a=app: self._start(a))
+        self.waiting.append(app)
+        if self.sweeper_idle is not None and not self.sweeper_idle.triggered:
+            self.sweeper_idle.succeed()
+
+    def _start(self, app: list[Any]) -> None:
+        """A reviewer takes the application: schedule its decision."""
+        buyer, _, _, deadline, _ = app
+        now = self.env.now
         rv = self.params.review
         work = draw_delay(self.review_gen[buyer], rv.dist, rv.mean, rv.cv, rv.min)
-        end = min(cal.add(started, work), deadline)
-        yield env.timeout(end - env.now)
+        end = min(self.plan.calendar.add(now, work), deadline)
+        self.in_review += 1
+        done = self.env.timeout(end - now)
+        done.callbacks.append(lambda _ev, a=app, t0=now: self._finish(a, t0))
+
+    def _finish(self, app: list[Any], started: float) -> None:
         self.in_review -= 1
-        self.desk.release(req)
-        self._decide(buyer, tonnes, filed, started)
+        self.desk.release(app[4])
+        self._decide(app[0], app[1], app[2], started)
+
+    def _sweep(self) -> Generator[simpy.Event, Any, None]:
+        """Decide queued applications whose statutory cap runs out before a reviewer is free.
+
+        The queue is FIFO and the cap is counted from filing, so deadlines are in queue order
+        and one process watching the head of the queue serves every application.
+        """
+        env, waiting = self.env, self.waiting
+        while True:
+            while waiting and waiting[0][4].triggered:  # granted: a reviewer has it
+                waiting.popleft()
+            if not waiting:
+                self.sweeper_idle = env.event()
+                yield self.sweeper_idle
+                continue
+            app = waiting[0]
+            if app[3] > env.now:
+                yield env.timeout(app[3] - env.now)
+                continue
+            waiting.popleft()
+            app[4].cancel()
+            self._decide(app[0], app[1], app[2], math.nan)
 
     def _decide(self, buyer: int, tonnes: float, filed: float, started: float) -> None:
         p = self.params

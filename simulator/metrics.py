@@ -21,6 +21,8 @@ SHORTAGE_METRICS = (
     "demand_t", "unmet_t", "fill_rate", "stockout_days", "longest_stockout_days",
     "any_stockout", "lost_units", "min_cover_days", "days_to_first_stockout", "recovery_days",
 )
+COST_METRICS = ("holding_cost_usd", "premium_usd", "shortage_cost_usd", "cost_usd")
+ALL_METRICS = SHORTAGE_METRICS + COST_METRICS
 GATE_METRICS = ("backlog_peak_t", "mean_review_days", "approval_rate", "dispatched_t")
 HIGHER_IS_BETTER = frozenset({"fill_rate", "min_cover_days", "days_to_first_stockout"})
 EPS_T = 1e-9  # tonnes below which a day counts as served in full
@@ -106,19 +108,47 @@ def cover_days(rec: Records, plan: Plan) -> np.ndarray:
     return rec.inventory / np.maximum(forecast, 1e-12)
 
 
+def buyer_costs(rec: Records, plan: Plan) -> np.ndarray:
+    """Cost per [buyer, cost metric] in USD: holding its stock, premiums over China's price,
+    and lost units valued at the sector's cost per unit (DESIGN §7)."""
+    c = plan.scenario.costs
+    per_day = 1000.0 * c.magnet_usd_per_kg * c.holding_rate_per_year / 365.0  # USD per t-day
+    holding = rec.inventory.sum(0) * per_day
+    premium = rec.premium_usd.sum(0)
+    value = np.array([c.shortage_usd_per_unit.get(s, 0.0) for s in plan.sectors])
+    units = np.nan_to_num(rec.unmet.sum(0) * 1000.0 / plan.kg_per_unit)
+    shortage = units * value
+    return np.stack([holding, premium, shortage, holding + premium + shortage], axis=1)
+
+
+def stockpile_holding_usd(rec: Records, plan: Plan) -> float:
+    """Holding cost of all stockpiles over the horizon (USD)."""
+    c = plan.scenario.costs
+    return float(rec.stockpile.sum()) * 1000.0 * c.magnet_usd_per_kg * (
+        c.holding_rate_per_year / 365.0)
+
+
 def replication_metrics(rec: Records, plan: Plan, ents: list[Entity]) -> np.ndarray:
-    """Shortage metrics per entity, [entity, metric] in :data:`SHORTAGE_METRICS` order."""
+    """Metrics per entity, [entity, metric] in :data:`ALL_METRICS` order; the total carries
+    the stockpiles' holding cost too."""
     shock = shock_day(plan)
     forecast = plan.demand_mean * (1.0 - rec.substituted_share)
-    out = np.empty((len(ents), len(SHORTAGE_METRICS)))
+    costs = buyer_costs(rec, plan)
+    reserve = stockpile_holding_usd(rec, plan)
+    out = np.empty((len(ents), len(ALL_METRICS)))
     for i, e in enumerate(ents):
         m = e.members
         inv, fc = rec.inventory[:, m].sum(1), forecast[:, m].sum(1)
         kg = plan.kg_per_unit[m]
         per_unit = float(kg[0]) if e.level in ("buyer", "sector") and np.all(kg == kg[0]) \
             else math.nan
-        out[i] = series_metrics(rec.demand[:, m].sum(1), rec.unmet[:, m].sum(1),
-                                inv / np.maximum(fc, 1e-12), per_unit, shock)
+        n = len(SHORTAGE_METRICS)
+        out[i, :n] = series_metrics(rec.demand[:, m].sum(1), rec.unmet[:, m].sum(1),
+                                    inv / np.maximum(fc, 1e-12), per_unit, shock)
+        out[i, n:] = costs[m].sum(0)
+        if e.level == "total":
+            out[i, n] += reserve
+            out[i, -1] += reserve
         if e.level == "sector" and not np.isnan(kg).all():
             unit_t = rec.unmet[:, m].sum(0) * 1000.0 / kg
             out[i, SHORTAGE_METRICS.index("lost_units")] = float(np.nansum(unit_t))

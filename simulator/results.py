@@ -28,7 +28,7 @@ class Aggregate:
         self.plan, self.n = plan, replications
         self.entities = metrics.entities(plan)
         self.shortage = np.full((replications, len(self.entities),
-                                 len(metrics.SHORTAGE_METRICS)), np.nan)
+                                 len(metrics.ALL_METRICS)), np.nan)
         self.gate = np.full((replications, len(metrics.GATE_METRICS)), np.nan)
         self.monthly: np.ndarray | None = None
         self.backlog: np.ndarray | None = None
@@ -53,7 +53,7 @@ class Aggregate:
         """summary.csv: level, entity, metric, mean, p5, p50, p95, cvar95."""
         rows = []
         for i, e in enumerate(self.entities):
-            for j, m in enumerate(metrics.SHORTAGE_METRICS):
+            for j, m in enumerate(metrics.ALL_METRICS):
                 rows.append({"level": e.level, "entity": e.name, "metric": m,
                              **metrics.across(self.shortage[:, i, j], m)})
         for j, m in enumerate(metrics.GATE_METRICS):
@@ -68,7 +68,7 @@ class Aggregate:
             "replication": np.repeat(np.arange(n), ents * ms),
             "level": np.tile(np.repeat([e.level for e in self.entities], ms), n),
             "entity": np.tile(np.repeat([e.name for e in self.entities], ms), n),
-            "metric": np.tile(metrics.SHORTAGE_METRICS, n * ents),
+            "metric": np.tile(metrics.ALL_METRICS, n * ents),
             "value": self.shortage.ravel(),
         })
 

@@ -391,6 +391,28 @@ class Disruption(Section):
         return 1.0 / self.mean_duration_days
 
 
+class Costs(Section):
+    """Prices that turn tonnes and days into money (USD)."""
+
+    magnet_usd_per_kg: float = Field(
+        49.0, ge=0, description="Value of NdFeB magnets held in stock (USD/kg).")
+    holding_rate_per_year: float = Field(
+        0.2, ge=0, le=2, description="Holding cost of stock per year as a share of its value.")
+    shortage_usd_per_unit: dict[Sector, float] = Field(
+        default_factory=dict,
+        description="Cost of one lost unit (vehicle, MW, system) by sector (USD/unit).")
+    source: str = Field(
+        "", description="Citations for the prices, or `assumption: ...`.")
+
+    @field_validator("shortage_usd_per_unit")
+    @classmethod
+    def _non_negative(cls, values: dict[str, float]) -> dict[str, float]:
+        for sector, v in values.items():
+            if not v >= 0 or math.isinf(v):
+                raise ValueError(f"cost of {sector!r} must be a finite value >= 0 (got {v})")
+        return values
+
+
 class Units(Section):
     """Units are fixed: tonnes, days, USD."""
 
@@ -419,6 +441,7 @@ class Scenario(Section):
     buyers: dict[str, Buyer] = Field(..., description="Magnet buyers by name.")
     stockpiles: dict[str, Stockpile] = Field(default_factory=dict, description="Stockpiles.")
     gray_channel: GrayChannel = Field(default_factory=GrayChannel, description="Gray channel.")
+    costs: Costs = Field(default_factory=Costs, description="Prices for the cost model.")
     timeline: list[TimelineEvent] = Field(default_factory=list, description="Dated events.")
     disruptions: dict[str, Disruption] = Field(
         default_factory=dict, description="Random on/off episodes (stochastic events)."
