@@ -1,0 +1,76 @@
+"""Suppliers, stockpiles, substitution and replenishment policies on exact small cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import run, scenario
+
+from simulator import compile_plan
+from simulator.plan import BASE_STOCK, DAYS_OF_COVER, SS
+from simulator.policies import order_quantity, order_up_to_level
+
+STEADY = {"buyers.us_auto.demand": {"t_per_year": 365.0},  # 1 t/day
+          "buyers.us_auto.policy": {"kind": "base_stock", "order_up_to_t": 40.0,
+                                    "review_period_days": 1}}
+
+
+def test_policies_order_exactly():
+    kind = np.array([BASE_STOCK, SS, SS, DAYS_OF_COVER])
+    level = order_up_to_level(kind, np.array([50.0, 50.0, 50.0, np.nan]),
+                              np.array([np.nan] * 3 + [30.0]), np.array([1, 1, 1, 2.0]))
+    np.testing.assert_allclose(level, [50, 50, 50, 60])
+    qty = order_quantity(kind, np.array([45.0, 21.0, 19.0, 70.0]), level,
+                         np.array([np.nan, 20.0, 20.0, np.nan]))
+    np.testing.assert_allclose(qty, [5.0, 0.0, 31.0, 0.0])
+
+
+def test_supplier_ramp_and_gated_feedstock():
+    plant = {"region": "EU", "capacity_t_per_year": 365.0, "gated_feedstock_share": 0.5,
+             "ramp": [{"date": "2025-01-06", "share": 0.4}, {"date": "2025-03-03", "share": 1.0}]}
+    embargo = {"date": "2025-04-07", "label": "embargo", "source": "test",
+               "set": {"gate.regions.EU.regime.civil": "embargo"}}
+    sc = scenario({**STEADY, "suppliers": {"plant": plant},
+                   "buyers.us_auto.sourcing": {"plant": 1.0},
+                   "buyers.us_auto.policy.order_up_to_t": 400.0}, timeline=[embargo])
+    cap = compile_plan(sc).supplier_cap[:, 0]
+    assert cap[0] == pytest.approx(0.4) and cap[60] == pytest.approx(1.0)
+    assert cap[91] == pytest.approx(0.5)  # half the output needs Chinese Dy/Tb: embargoed
+    r = run(sc)
+    shipped = r.supplier_shipped[:, 0]
+    assert shipped[1:50] == pytest.approx(np.full(49, 0.4))  # backlog ample: ships capacity
+
+
+def test_recycler_yield_scales_output():
+    rec = {"region": "US", "capacity_t_per_year": 365.0, "recycled": True, "yield_share": 0.8}
+    sc = scenario({**STEADY, "suppliers": {"scrap": rec}, "buyers.us_auto.sourcing":
+                   {"china": 0.5, "scrap": 0.5}})
+    assert compile_plan(sc).supplier_cap[:, 0] == pytest.approx(np.full(176, 0.8))
+
+
+def test_stockpile_releases_only_to_eligible_buyers_below_trigger_within_limit():
+    reserve = {"stock_t": 30.0, "release": {"trigger_cover_days": 20, "max_t_per_day": 1.5,
+                                            "sectors": ["automotive"], "regions": ["US"]}}
+    sc = scenario({**STEADY, "gate.regions.US.regime.civil": "embargo",
+                   "buyers.us_auto.on_denial": "lose", "stockpiles": {"ndS": reserve}})
+    r = run(sc)
+    released = r.released[:, 0]
+    assert r.released[:, 1].sum() == 0.0  # wind is not eligible
+    assert released.max() <= 1.5 + 1e-12
+    assert released.sum() == pytest.approx(30.0)  # all of it, eventually
+    first = int(np.flatnonzero(released)[0])
+    # 40 t at 1 t/day: cover falls below 20 days after day 20's demand; release on day 21
+    assert first == 21 and released[first] == pytest.approx(1.0)  # tops up to 20 days
+
+
+def test_substitution_ramps_linearly_after_the_trigger():
+    sub = {"trigger_cover_days": 10, "max_share": 0.4, "lead_days": 20}
+    sc = scenario({**STEADY, "gate.regions.US.regime.civil": "embargo",
+                   "buyers.us_auto.on_denial": "lose", "buyers.us_auto.substitution": sub})
+    r = run(sc)
+    share = r.substituted_share[:, 0]
+    start = int(np.flatnonzero(r.inventory[:, 0] / 1.0 < 10)[0])  # cover below 10 days
+    assert share[start] == 0.0
+    assert share[start + 10] == pytest.approx(0.2)
+    assert share[start + 20:] == pytest.approx(np.full(len(share) - start - 20, 0.4))
+    np.testing.assert_allclose(r.demand[:, 0], 1.0 - share)
