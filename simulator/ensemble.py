@@ -144,12 +144,40 @@ def run_chunk(plan: Plan, chunk: Chunk, seed: int, daily_upto: int, variant: str
                        time.perf_counter() - t0)
 
 
+def execute_dask(plan: Plan, chunks: Iterable[Chunk], seed: int, daily_upto: int,
+                 workers: int, on_result: Callable[[ChunkResult], None], variant: str = "",
+                 scheduler: str | None = None) -> None:
+    """Run ``chunks`` as Dask tasks on the cluster at ``scheduler`` (or a LocalCluster of
+    ``workers`` single-threaded processes); a task whose worker dies is retried."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None if scheduler else LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = Client(scheduler or cluster)
+    try:
+        plan_f = client.scatter(plan, broadcast=True)
+        futures = [client.submit(run_chunk, plan_f, c, seed, daily_upto, variant,
+                                 key=f"magsim-{c.name}-{variant}", retries=3, pure=False)
+                   for c in chunks]
+        for fut in as_completed(futures):
+            on_result(fut.result())
+            fut.release()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def execute(plan: Plan, chunks: Iterable[Chunk], seed: int, daily_upto: int, workers: int,
-            on_result: Callable[[ChunkResult], None], variant: str = "") -> None:
-    """Run ``chunks`` (in-process if ``workers`` is 1) and hand each result to ``on_result``
-    as soon as it is finished.
+            on_result: Callable[[ChunkResult], None], variant: str = "",
+            backend: str = "local", scheduler: str | None = None) -> None:
+    """Run ``chunks`` (in-process if ``workers`` is 1, on a process pool, or on Dask) and
+    hand each result to ``on_result`` as soon as it is finished.
     """
     todo = list(chunks)
+    if backend == "dask":
+        execute_dask(plan, todo, seed, daily_upto, workers, on_result, variant, scheduler)
+        return
     if workers <= 1 or len(todo) <= 1:
         for c in todo:
             on_result(run_chunk(plan, c, seed, daily_upto, variant))

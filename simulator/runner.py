@@ -135,7 +135,8 @@ def run(scenario: Scenario | str | Path, replications: int | None = None,
         seed: int | None = None, workers: int | None = None, out: str | Path | None = None,
         resume: bool = False, sets: Mapping[str, Any] | None = None,
         daily_replications: int | None = None, figures: bool = True,
-        progress: Progress | None = None) -> Results:
+        progress: Progress | None = None, backend: str = "local",
+        scheduler: str | None = None) -> Results:
     """Run a Monte Carlo ensemble and write its run directory (DESIGN §6).
 
     Args:
@@ -148,6 +149,8 @@ def run(scenario: Scenario | str | Path, replications: int | None = None,
         daily_replications: how many replications keep daily rows (default 20).
         figures: draw figures and report.md.
         progress: called with (replications done, total) after each chunk.
+        backend: ``local`` (process pool) or ``dask`` (``scheduler`` address, or a
+            LocalCluster of ``workers`` processes); outputs are identical for a seed.
     """
     sc = _prepare(scenario, replications, seed, sets)
     plan = compile_plan(sc)
@@ -171,13 +174,15 @@ def run(scenario: Scenario | str | Path, replications: int | None = None,
             progress(len(agg.done), n)
 
     cores = workers if workers is not None else os.cpu_count() or 1
-    execute(plan, todo, seed_, keep, max(1, min(cores, len(todo))), collect)
+    execute(plan, todo, seed_, keep, max(1, min(cores, len(todo))), collect,
+            backend=backend, scheduler=scheduler)
     manifest = {
         "scenario": sc.model_dump(mode="json"), "scenario_hash": scenario_hash(sc),
         "seed": seed_, "replications": n, "daily_replications": keep,
         "version": __version__, "python": platform.python_version(),
         "numpy": np.__version__, "seconds": round(time.perf_counter() - t0, 3),
         "resumed_chunks": len(plan_chunks(n)) - len(todo), "workers": cores,
+        "backend": backend,
     }
     _write_outputs(agg, plan, rundir.work, manifest, figures)
     directory = rundir.publish()
