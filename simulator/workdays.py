@@ -7,6 +7,7 @@ weekends and holidays. Licence reviews and the statutory cap are counted on this
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterable
 
@@ -25,20 +26,21 @@ class WorkCalendar:
         work &= ~np.isin(dates, hol)
         self.work = work.astype(float)
         self.cum = np.concatenate(([0.0], np.cumsum(self.work)))  # cum[d] = working days < d
+        self._work, self._cum = self.work.tolist(), self.cum.tolist()  # fast scalar access
 
     def clock(self, t: float) -> float:
         """Working days elapsed from day 0 to simulation time ``t``."""
         d = int(t)
-        return self.cum[d] + self.work[d] * (t - d)
+        return self._cum[d] + self._work[d] * (t - d)
 
     def add(self, t: float, working_days: float) -> float:
         """Simulation time at which ``working_days`` working days have passed since ``t``."""
         target = self.clock(t) + working_days
-        i = int(np.searchsorted(self.cum, target, side="left"))  # first day-end reaching it
+        i = bisect.bisect_left(self._cum, target)  # first day-end reaching it
         if i == 0:
             return t
         d = i - 1  # cum[d] < target <= cum[d] + work[d], so day d is a working day
-        return max(t, d + (target - self.cum[d]))
+        return max(t, d + (target - self._cum[d]))
 
     def between(self, t0: float, t1: float) -> float:
         """Working days from ``t0`` to ``t1``."""
