@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ class Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so every error gets the same format."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        """Raise :class:`UsageError` (argparse would print usage and exit)."""
         raise UsageError(f"{self.prog}: {message}")
 
 
@@ -102,8 +104,14 @@ def _progress() -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
     """A rich progress bar on a terminal, nothing otherwise."""
     if not sys.stderr.isatty():
         return None, lambda: None
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     bar = Progress(TextColumn("replications"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
@@ -142,13 +150,34 @@ def _print_summary(results: Any) -> None:
     print(f"outputs: {results.directory}")
 
 
+def _plain_name(name: str) -> bool:
+    """True if ``name`` can name one directory (no separators, not empty, not . or ..)."""
+    return name not in ("", ".", "..") and "/" not in name and "\\" not in name
+
+
+def _check_out(out: Path) -> None:
+    """Refuse a run directory that would replace something that is not a magsim run."""
+    partial = out.with_name(out.name + ".partial") if out.name else out
+    for d in (out, partial):
+        if d.exists() and not d.is_dir():
+            raise UsageError(f"{d}: exists and is not a directory (choose another -o)")
+    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
+        raise UsageError(f"{out}: exists and is not a magsim run directory; refusing to "
+                         "replace it (choose another -o)")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    """``magsim run``: an ensemble written to a run directory."""
     from simulator.runner import default_dir, run
     from simulator.scenarios import load_scenario
 
     if args.backend == "dask" or args.scheduler:
         raise UsageError("magsim run: --backend dask is not available yet (use local)")
     scenario = load_scenario(args.scenario, args.sets)
+    if args.out is None and not _plain_name(scenario.name):
+        raise UsageError(f"scenario name {scenario.name!r} cannot name a directory under "
+                         "runs/; give -o DIR")
+    _check_out(Path(args.out) if args.out else default_dir(scenario))
     update, stop = _progress()
     try:
         results = run(scenario, args.replications, args.seed, args.workers, args.out,
@@ -157,8 +186,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         stop()
         out = args.out or default_dir(scenario)
-        again = " ".join(a for a in sys.argv[1:] if a != "--resume") if args.out else (
-            f"run {args.scenario} -o {out}")
+        argv = [a for a in args.argv if a != "--resume"]
+        again = shlex.join(argv if args.out else [*argv, "-o", str(out)])
         print(f"interrupted: finished replications are kept in {out}.partial; resume with: "
               f"magsim {again} --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -169,6 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """``magsim validate``: exit 0 if every file is valid, 2 if any is not."""
     from simulator.scenarios import load_scenario
     from simulator.yamlsrc import InputError
 
@@ -184,6 +214,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    """``magsim schema``: the scenario JSON Schema on stdout."""
     from simulator.schema import Scenario
 
     print(json.dumps(Scenario.model_json_schema(), indent=1))
@@ -191,6 +222,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
+    """``magsim plot``: redraw a run directory's figures and report."""
     from simulator.report import write_figures, write_report
     from simulator.results import load_run
 
@@ -216,11 +248,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
+        args.argv = argv
         return COMMANDS[args.verb](args)
     except InputError as err:
         print(str(err), file=sys.stderr)
         return EXIT_INPUT
-    except (UsageError, ResumeError, FileNotFoundError) as err:
+    except (UsageError, ResumeError, FileNotFoundError, PermissionError,
+            NotADirectoryError) as err:
         if debug:
             raise
         print(f"error: {err}", file=sys.stderr)

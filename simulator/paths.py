@@ -38,15 +38,29 @@ def _children(node: Any) -> list[str]:
     return []
 
 
+def _kind(node: Any) -> str:
+    if node is None:
+        return "null"
+    if isinstance(node, bool):
+        return "true/false"
+    if isinstance(node, int | float):
+        return f"a number, {node!r}"
+    if isinstance(node, dict):
+        return "an empty mapping"
+    return f"text, {node!r}"[:60] if isinstance(node, str) else type(node).__name__
+
+
 def _step(node: Any, key: str, done: list[str], path: str) -> Any:
     if isinstance(node, dict) and key in node:
         return node[key]
     if isinstance(node, list) and key.isdigit() and int(key) < len(node):
         return node[int(key)]
     where = ".".join(done) or "the scenario"
+    if isinstance(node, list):
+        raise PathError(path, f"no item {key!r} in {where} (it is a list of {len(node)})")
     options = _children(node)
     if not options:
-        raise PathError(path, f"{where} has no fields (it is a {type(node).__name__})")
+        raise PathError(path, f"{where} has no fields (it is {_kind(node)})")
     hint = difflib.get_close_matches(key, options, n=1)
     suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
     raise PathError(path, f"no field {key!r} in {where}{suggestion}")

@@ -11,7 +11,7 @@ import hashlib
 import json
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +20,30 @@ from pydantic import BaseModel, ValidationError
 
 from simulator import paths
 from simulator.schema import Scenario
-from simulator.timeline import TimelineError, states
-from simulator.yamlsrc import InputError, Marks, Problem, Where, read
+from simulator.timeline import TimelineError, culprit, states
+from simulator.yamlsrc import InputError, Marks, Problem, Where, read, show
 
 SET_SOURCE = "--set"
 
 
 def _locate(marks: Marks, loc: Iterable[str], default_file: str) -> Where:
-    """Location of the deepest known prefix of ``loc``."""
+    """Location of the deepest known prefix of ``loc``.
+
+    A problem inside a mapping that a ``--set`` override changed (``horizon: end must be
+    after start`` after ``--set horizon.end=...``) is blamed on the override.
+    """
     key = tuple(loc)
     while key and key not in marks:
         key = key[:-1]
-    return marks.get(key, (default_file, 0, 0))
+    if key not in marks:
+        return (default_file, 0, 0)
+    n = len(key)
+    overridden = [w for k, w in marks.items() if n and k[:n] == key and w[0] == SET_SOURCE]
+    return overridden[0] if overridden else marks[key]
 
 
 def _got(value: Any) -> str:
-    text = repr(value) if not isinstance(value, dict | list) else type(value).__name__
-    return f" (got {text[:60]})"
+    return f" (got {show(value)})"
 
 
 def _fields_at(loc: tuple[str, ...]) -> list[str]:
@@ -69,11 +76,16 @@ def _message(err: Mapping[str, Any]) -> str:
         return "unknown field" + (f"; did you mean {hint[0]!r}?" if hint else "")
     if kind == "missing":
         return "required field is missing"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "expected a mapping" + _got(err.get("input"))
+    if kind == "list_type":
+        return "expected a list" + _got(err.get("input"))
     msg = msg.removeprefix("Value error, ")
     msg = msg[:1].lower() + msg[1:]
-    if kind in ("model_type", "dict_type", "list_type") or "input" not in err:
+    value = err.get("input")
+    if "input" not in err or "(got " in msg or isinstance(value, dict | list):
         return msg
-    return msg + _got(err["input"])
+    return msg + _got(value)
 
 
 def _problems(err: ValidationError, marks: Marks, file: str) -> list[Problem]:
@@ -87,15 +99,17 @@ def _problems(err: ValidationError, marks: Marks, file: str) -> list[Problem]:
                 out.append(Problem(*_locate(marks, path.split("."), file), path, text))
             continue
         out.append(Problem(*_locate(marks, loc, file), ".".join(loc), msg))
-    return out
+    return _in_order(out)
+
+
+def _in_order(problems: list[Problem]) -> list[Problem]:
+    """Problems sorted by file and position, so they read top to bottom."""
+    return sorted(problems, key=lambda p: (p.file, p.line, p.col))
 
 
 def _resolve(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], Marks]:
     """Read ``path`` and everything it extends, merged (child wins)."""
     real = path.resolve()
-    if real in stack:
-        chain = " -> ".join(p.name for p in (*stack, real))
-        raise InputError([Problem(str(path), 0, 0, "extends", f"extends cycle: {chain}")])
     doc, marks = read(path)
     parent = doc.pop("extends", None)
     if parent is None:
@@ -105,7 +119,11 @@ def _resolve(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], Marks
         raise InputError([Problem(*where, "extends", f"must be a file path{_got(parent)}")])
     base_path = path.parent / parent
     if not base_path.is_file():
-        raise InputError([Problem(*where, "extends", f"no such file {parent!r}")])
+        what = "is a directory" if base_path.is_dir() else "no such file"
+        raise InputError([Problem(*where, "extends", f"{what} {parent!r}")])
+    if base_path.resolve() in (*stack, real):
+        chain = " -> ".join(p.name for p in (*stack, real, base_path.resolve()))
+        raise InputError([Problem(*where, "extends", f"cycle: {chain}")])
     base, base_marks = _resolve(base_path, (*stack, real))
     return paths.deep_merge(base, doc), {**base_marks, **marks}
 
@@ -113,15 +131,19 @@ def _resolve(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], Marks
 def parse_sets(items: Iterable[str]) -> dict[str, Any]:
     """Parse ``PATH=VALUE`` strings; the value is read as a YAML scalar or flow collection."""
     out: dict[str, Any] = {}
+    problems: list[Problem] = []
     for item in items:
         path, sep, text = item.partition("=")
-        if not sep or not path.strip():
-            raise InputError([Problem(SET_SOURCE, 0, 0, "", f"expected PATH=VALUE (got {item!r})")])
+        path = path.strip()
+        if not sep or not path:
+            problems.append(Problem(SET_SOURCE, 0, 0, "", f"expected PATH=VALUE (got {item!r})"))
+            continue
         try:
-            out[path.strip()] = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError:
-            raise InputError([Problem(SET_SOURCE, 0, 0, path, f"unreadable value {text!r}")]
-                             ) from None
+            out[path] = yaml.safe_load(text) if text.strip() else ""
+        except (yaml.YAMLError, ValueError):
+            problems.append(Problem(SET_SOURCE, 0, 0, path, f"unreadable value (got {text!r})"))
+    if problems:
+        raise InputError(problems)
     return out
 
 
@@ -143,7 +165,8 @@ def _override(doc: dict[str, Any], sets: Mapping[str, Any], marks: Marks, file: 
     if problems:
         raise InputError(problems)
     for path in sets:
-        marks[tuple(paths.split(path))] = (source, 0, 0)
+        for parts in paths.expand(doc, path):
+            marks[tuple(parts)] = (source, 0, 0)
     return doc
 
 
@@ -164,6 +187,60 @@ def check_timeline(scenario: Scenario, marks: Marks | None = None, file: str = "
             loc = ("timeline", str(err.index), "set", err.path)
         where = _locate(marks or {}, loc, file)
         raise InputError([Problem(*where, ".".join(loc), err.message)]) from None
+
+
+def _override_problems(base: dict[str, Any], sets: Mapping[str, Any],
+                       at: Callable[[str], tuple[str, ...]], marks: Marks, file: str
+                       ) -> list[Problem]:
+    """What is wrong with ``base`` after ``sets`` (a variant, or one sweep value).
+
+    ``at(path)`` is where the override of ``path`` is written in the scenario file. The
+    timeline under the override is checked when the variant is used (:func:`with_overrides`).
+    """
+    if not sets:
+        return []
+
+    def problem(path: str, message: str) -> Problem:
+        return Problem(*_locate(marks, at(path), file), ".".join(at(path)), message)
+
+    try:
+        Scenario.model_validate(paths.apply(base, dict(sets)))
+    except paths.PathError as err:
+        return [problem(err.path, err.message)]
+    except ValidationError as err:
+        out = []
+        for e in err.errors():
+            field = ".".join(str(x) for x in e["loc"])
+            path = culprit(field, dict(sets)) or next(iter(sets))
+            out.append(problem(path, _message(e) if path == field else f"{field}: {_message(e)}"))
+        return out
+    return []
+
+
+def check_overrides(scenario: Scenario, marks: Marks | None = None, file: str = "<scenario>"
+                    ) -> None:
+    """Check that every variant, and every sweep value on its own, gives a valid scenario.
+
+    Raises :class:`InputError` listing each bad variant path or value.
+    """
+    marks = marks or {}
+    base = scenario.model_dump(mode="python")
+    problems: list[Problem] = []
+    for name, sets in scenario.variants.items():
+        problems += _override_problems(base, sets, lambda p, n=name: ("variants", n, p),
+                                       marks, file)
+    for path, values in scenario.sweep.items():
+        try:
+            paths.expand(base, path)
+        except paths.PathError as err:
+            problems.append(Problem(*_locate(marks, ("sweep", path), file), f"sweep.{path}",
+                                    err.message))
+            continue
+        for i, value in enumerate(values):
+            problems += _override_problems(base, {path: value},
+                                           lambda p, i=i: ("sweep", p, str(i)), marks, file)
+    if problems:
+        raise InputError(_in_order(problems))
 
 
 def load_scenario(source: str | Path | Mapping[str, Any],
@@ -189,6 +266,7 @@ def load_scenario(source: str | Path | Mapping[str, Any],
         doc = _override(full, parsed, marks, file)
     scenario = _validate(doc, marks, file)
     check_timeline(scenario, marks, file)
+    check_overrides(scenario, marks, file)
     return scenario
 
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from simulator import paths
 from simulator.schema import Scenario
+from simulator.yamlsrc import show
 
 SETTABLE = ("gate", "china", "suppliers", "buyers", "stockpiles", "gray_channel")
 FIXED = {"buyers": {"region", "sector", "kg_per_unit", "initial_stock_t", "unit_name"},
@@ -53,16 +54,28 @@ def _apply(doc: dict[str, Any], index: int, sets: dict[str, Any]) -> dict[str, A
     return doc
 
 
+def culprit(field: str, sets: dict[str, Any]) -> str | None:
+    """The override path in ``sets`` that most likely caused an error at ``field``."""
+    for path in sets:
+        fixed = path.split("*")[0].rstrip(".")
+        if field.startswith(fixed) or fixed.startswith(field):
+            return path
+    return None
+
+
 def _validated(doc: dict[str, Any], index: int, sets: dict[str, Any]) -> Scenario:
     try:
         return Scenario.model_validate(doc)
     except ValidationError as err:
         e = err.errors()[0]
         loc = ".".join(str(x) for x in e["loc"])
-        path = next((p for p in sets if loc.startswith(p.split("*")[0].rstrip("."))), loc)
+        path = culprit(loc, sets) or loc
         msg = str(e["msg"]).removeprefix("Value error, ")
-        got = f" (got {e['input']!r})" if not isinstance(e.get("input"), dict | list) else ""
-        raise TimelineError(index, path, f"{loc}: {msg}{got}") from None
+        msg = msg[:1].lower() + msg[1:]
+        value = e.get("input")
+        if "(got " not in msg and not isinstance(value, dict | list):
+            msg += f" (got {show(value)})"
+        raise TimelineError(index, path, msg if loc == path else f"{loc}: {msg}") from None
 
 
 def disrupted(scenario: Scenario, active: tuple[str, ...]) -> Scenario:

@@ -3,7 +3,8 @@
 :func:`read` returns the plain data of a YAML file together with a map from each dot path to
 its ``(file, line, column)``, so that validation errors can name the file, line and field.
 It rejects what PyYAML would accept silently: duplicate keys, merge keys, documents that
-expand past a node limit (alias bombs), files over a size limit and non-UTF-8 bytes.
+expand past a node limit (alias bombs) or nest too deeply, files over a size limit and
+non-UTF-8 bytes. Values PyYAML cannot construct (``2025-02-30``) are located problems too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ import yaml
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_NODES = 200_000
+MAX_DEPTH = 64
+
+_PLAIN = (yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+          yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG)
 
 Where = tuple[str, int, int]
 Marks = dict[tuple[str, ...], Where]
@@ -44,6 +49,17 @@ class InputError(Exception):
         self.problems = problems
 
 
+def show(value: Any) -> str:
+    """A value as a YAML author would write it: true, null, 'text', 3.5; containers by kind."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    return repr(value)[:60]
+
+
 def _fail(file: str, message: str, line: int = 0, col: int = 0, path: str = "") -> InputError:
     return InputError([Problem(file, line, col, path, message)])
 
@@ -62,8 +78,8 @@ def read_text(path: Path) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        col = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        before = raw[: err.start].decode("utf-8")
+        line, col = _position(before, len(before))
         raise _fail(name, f"not UTF-8 text (byte 0x{raw[err.start]:02x})", line, col) from None
 
 
@@ -80,15 +96,31 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: tuple[str, ...]) -> Any:
         self.nodes += 1
-        if self.nodes > MAX_NODES:
+        if self.nodes > MAX_NODES:  # aliases share nodes, so blame the top-level key
+            where = self.marks.get(path[:1], self.where(node))
             raise _fail(self.file, f"document expands past {MAX_NODES} nodes (alias bomb?)",
-                        *self.where(node)[1:])
+                        *where[1:], path[0] if path else "")
+        if len(path) > MAX_DEPTH:
+            raise _fail(self.file, f"nested more than {MAX_DEPTH} levels deep",
+                        *self.where(node)[1:], ".".join(path[:3]) + "...")
         self.marks.setdefault(path, self.where(node))
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN:
+            raise _fail(self.file, f"unsupported YAML tag {node.tag!r}", *self.where(node)[1:],
+                        ".".join(path))
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(n, (*path, str(i))) for i, n in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        return self.scalar(node, path)
+
+    def scalar(self, node: yaml.Node, path: tuple[str, ...]) -> Any:
+        # PyYAML raises a bare ValueError for values that match a pattern but do not exist,
+        # e.g. the date 2025-02-30 or `!!int abc`.
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as err:
+            raise _fail(self.file, f"invalid value: {err} (got {node.value!r})",
+                        *self.where(node)[1:], ".".join(path)) from None
 
     def mapping(self, node: yaml.MappingNode, path: tuple[str, ...]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -96,7 +128,7 @@ class _Builder:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise _fail(self.file, "merge keys (<<) are not supported; use extends:",
                             *self.where(key_node)[1:], ".".join(path))
-            key = self.loader.construct_object(key_node, deep=True)
+            key = self.scalar(key_node, path)
             if not isinstance(key, str | int | float | bool):
                 raise _fail(self.file, f"mapping keys must be plain scalars (got {key!r})",
                             *self.where(key_node)[1:], ".".join(path))
@@ -114,15 +146,32 @@ def _syntax_error(file: str, err: yaml.YAMLError, text: str) -> InputError:
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
     problem = getattr(err, "problem", None) or str(err)
+    context, start = getattr(err, "context", None), getattr(err, "context_mark", None)
+    if context and context.startswith("while") and start is not None and start.line + 1 < line:
+        problem += f" ({context} started at line {start.line + 1})"
+    elif context:
+        problem = f"{context}, {problem}"
     lines = text.splitlines()
-    if 0 < line <= len(lines) and "\t" in lines[line - 1]:
+    if 0 < line <= len(lines) and "\t" in lines[line - 1][: max(col, 1)]:
         problem = "tab character; YAML indents with spaces only"
+    if isinstance(err, yaml.constructor.ConstructorError):
+        return _fail(file, f"unsupported YAML: {problem}", line, col)
     return _fail(file, f"YAML syntax error: {problem}", line, col)
+
+
+def _position(text: str, pos: int) -> tuple[int, int]:
+    """1-based (line, column) of character offset ``pos`` in ``text``."""
+    return text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
 
 
 def parse(text: str, file: str) -> tuple[Any, Marks]:
     """Parse YAML text into plain data and a path -> location map."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as err:  # checked up front, for the whole text
+        char = err.character if isinstance(err.character, int) else ord(err.character)
+        raise _fail(file, f"control character U+{char:04X} is not allowed in YAML",
+                    *_position(text, err.position)) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -131,6 +180,9 @@ def parse(text: str, file: str) -> tuple[Any, Marks]:
         data = builder.build(node, ())
     except yaml.YAMLError as err:
         raise _syntax_error(file, err, text) from None
+    except RecursionError:
+        mark = loader.get_mark()
+        raise _fail(file, "nested too deeply", mark.line + 1, mark.column + 1) from None
     finally:
         loader.dispose()
     if not isinstance(data, dict):
