@@ -1,0 +1,132 @@
+"""``magsim compare`` and ``magsim sweep`` (DESIGN §5): policies side by side, with CRN.
+
+Wiring (in :mod:`simulator.cli`): call ``compare_cli.register(sub)`` in ``build_parser`` and
+add ``compare_cli.COMMANDS`` to its ``COMMANDS``. This module imports :mod:`simulator.cli`
+only inside functions, so ``cli`` may import it at module level without a cycle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Callable
+from typing import Any
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected NAME,NAME,... (got {text!r})")
+    return names
+
+
+def register(sub: Any) -> dict[str, Command]:
+    """Add the ``compare`` and ``sweep`` verbs to ``magsim``'s subparsers."""
+    from simulator.cli import _simulation_flags
+
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    comp = sub.add_parser(
+        "compare", formatter_class=fmt, help="compare policy variants (common random numbers)",
+        description="Run the scenario's `variants:` with common random numbers and write "
+        "comparison.csv (paired differences vs the first variant), figures/frontier.png and "
+        "report.md.")
+    _simulation_flags(comp)
+    comp.add_argument("--variants", type=_names, metavar="A,B,...", default=None,
+                      help="variants to run, reference first (default: all, `base` first)")
+    swp = sub.add_parser(
+        "sweep", formatter_class=fmt, help="run the scenario's sweep: grid (common random "
+        "numbers)", description="Run every point of the scenario's `sweep:` grid with "
+        "common random numbers; outputs as for compare.")
+    _simulation_flags(swp)
+    return COMMANDS
+
+
+def _check(args: argparse.Namespace) -> None:
+    from simulator.cli import UsageError
+
+    if args.backend == "dask" or args.scheduler:
+        raise UsageError(f"magsim {args.verb}: --backend dask is not available yet (use local)")
+    if args.daily_replications is not None:
+        raise UsageError(f"magsim {args.verb}: --daily-replications does not apply (a "
+                         "comparison keeps no daily rows)")
+
+
+def _run(args: argparse.Namespace, names: list[str] | None) -> int:
+    from pathlib import Path
+
+    from simulator import compare as cmp
+    from simulator.cli import (
+        EXIT_INTERRUPTED,
+        EXIT_OK,
+        UsageError,
+        _check_out,
+        _plain_name,
+        _progress,
+    )
+    from simulator.scenarios import load_scenario
+
+    _check(args)
+    scenario = load_scenario(args.scenario, args.sets)
+    chosen = cmp.variants_of(scenario, names) if args.verb == "compare" else (
+        cmp.sweep_variants(scenario))
+    if args.out is None and not _plain_name(scenario.name):
+        raise UsageError(f"scenario name {scenario.name!r} cannot name a directory under "
+                         "runs/; give -o DIR")
+    out = Path(args.out) if args.out else cmp.default_dir(
+        cmp.prepared(scenario, args.replications, args.seed), chosen, args.verb)
+    _check_out(out)
+    update, stop = _progress()
+    try:
+        result = cmp.compare_variants(scenario, chosen, args.replications, args.seed,
+                                      args.workers, out, update, resume=args.resume,
+                                      verb=args.verb)
+    except KeyboardInterrupt:
+        stop()
+        argv = [a for a in getattr(args, "argv", sys.argv[1:]) if a != "--resume"]
+        again = shlex.join(argv if args.out else [*argv, "-o", str(out)])
+        print(f"interrupted: finished replications are kept in {out}.partial; resume with: "
+              f"magsim {again} --resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        stop()
+    print_comparison(result)
+    return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``magsim compare SCENARIO [--variants a,b]``."""
+    return _run(args, args.variants)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """``magsim sweep SCENARIO``."""
+    return _run(args, None)
+
+
+def print_comparison(comp: Any) -> None:
+    """A rich table of the comparison: cost and unmet tonnes, means and paired differences
+    with 95% CIs (fill rate and stockout days are in comparison.csv and report.md).
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from simulator.compare import report_rows
+
+    m = comp.manifest
+    df = report_rows(comp)
+    df = df[[c for c in df.columns if "fill" not in c and "stockout" not in c]]  # 80 columns
+    table = Table(title=f"{m['scenario']['name']}: {len(comp.variants)} variants x "
+                        f"{m['replications']} replications, common random numbers "
+                        f"(Δ vs {comp.variants[0]})")
+    for col in df.columns:
+        table.add_column(col, justify="left" if col == "variant" else "right")
+    for row in df.itertuples(index=False):
+        table.add_row(*[str(v) for v in row])
+    Console().print(table)
+    print(f"outputs: {comp.directory}")
+
+
+COMMANDS: dict[str, Command] = {"compare": cmd_compare, "sweep": cmd_sweep}
