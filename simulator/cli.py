@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from simulator import __version__
+from simulator import __version__, compare_cli
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -97,6 +97,7 @@ def build_parser() -> Parser:
                           description="(Re)draw figures and report.md from a run directory.")
     plot.add_argument("run_dir", help="run directory written by `magsim run`")
     plot.add_argument("--debug", action="store_true", help="show tracebacks")
+    compare_cli.register(sub)
     return root
 
 
@@ -171,8 +172,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from simulator.runner import default_dir, run
     from simulator.scenarios import load_scenario
 
-    if args.backend == "dask" or args.scheduler:
-        raise UsageError("magsim run: --backend dask is not available yet (use local)")
+    if args.scheduler and args.backend != "dask":
+        raise UsageError("magsim run: --scheduler needs --backend dask")
     scenario = load_scenario(args.scenario, args.sets)
     if args.out is None and not _plain_name(scenario.name):
         raise UsageError(f"scenario name {scenario.name!r} cannot name a directory under "
@@ -182,7 +183,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         results = run(scenario, args.replications, args.seed, args.workers, args.out,
                       args.resume, daily_replications=args.daily_replications,
-                      progress=update)
+                      progress=update, backend=args.backend, scheduler=args.scheduler)
     except KeyboardInterrupt:
         stop()
         out = args.out or default_dir(scenario)
@@ -236,7 +237,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema, "plot": cmd_plot}
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema, "plot": cmd_plot,
+            **compare_cli.COMMANDS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

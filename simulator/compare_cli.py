@@ -47,8 +47,8 @@ def register(sub: Any) -> dict[str, Command]:
 def _check(args: argparse.Namespace) -> None:
     from simulator.cli import UsageError
 
-    if args.backend == "dask" or args.scheduler:
-        raise UsageError(f"magsim {args.verb}: --backend dask is not available yet (use local)")
+    if args.scheduler and args.backend != "dask":
+        raise UsageError(f"magsim {args.verb}: --scheduler needs --backend dask")
     if args.daily_replications is not None:
         raise UsageError(f"magsim {args.verb}: --daily-replications does not apply (a "
                          "comparison keeps no daily rows)")
@@ -57,7 +57,7 @@ def _check(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace, names: list[str] | None) -> int:
     from pathlib import Path
 
-    from simulator import compare as cmp
+    from simulator import comparison as cmp
     from simulator.cli import (
         EXIT_INTERRUPTED,
         EXIT_OK,
@@ -82,7 +82,8 @@ def _run(args: argparse.Namespace, names: list[str] | None) -> int:
     try:
         result = cmp.compare_variants(scenario, chosen, args.replications, args.seed,
                                       args.workers, out, update, resume=args.resume,
-                                      verb=args.verb)
+                                      verb=args.verb, backend=args.backend,
+                                      scheduler=args.scheduler)
     except KeyboardInterrupt:
         stop()
         argv = [a for a in getattr(args, "argv", sys.argv[1:]) if a != "--resume"]
@@ -113,7 +114,7 @@ def print_comparison(comp: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from simulator.compare import report_rows
+    from simulator.comparison import report_rows
 
     m = comp.manifest
     df = report_rows(comp)

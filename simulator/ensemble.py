@@ -9,6 +9,7 @@ does not grow with the number of replications. Replication *k* always uses the s
 from __future__ import annotations
 
 import math
+import signal
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -182,7 +183,8 @@ def execute(plan: Plan, chunks: Iterable[Chunk], seed: int, daily_upto: int, wor
         for c in todo:
             on_result(run_chunk(plan, c, seed, daily_upto, variant))
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupt)
+    try:
         pending: set[Future[ChunkResult]] = set()
         queue = iter(todo)
         for c in queue:
@@ -196,3 +198,16 @@ def execute(plan: Plan, chunks: Iterable[Chunk], seed: int, daily_upto: int, wor
                 nxt = next(queue, None)
                 if nxt is not None:
                     pending.add(pool.submit(run_chunk, plan, nxt, seed, daily_upto, variant))
+    except BaseException:
+        # Ctrl-C or a failure: finished chunks are already saved; stop the workers now
+        # rather than wait for the chunks they are running.
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _ignore_interrupt() -> None:
+    """Pool initializer: Ctrl-C is the parent's to handle (no traceback from each worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -128,7 +128,9 @@ class Gate(Section):
     holidays: list[Date] = Field(
         default_factory=list, description="Non-working dates besides Saturdays and Sundays."
     )
-    regions: dict[str, RegionGate] = Field(..., description="Gate state per destination region.")
+    regions: dict[str, RegionGate] = Field(
+        ..., min_length=1, description="Gate state per destination region."
+    )
     general_licences: dict[str, GeneralLicence] = Field(
         default_factory=dict, description="Named general licences."
     )
@@ -424,7 +426,9 @@ class Units(Section):
 class Scenario(Section):
     """A resolved scenario: what one run simulates."""
 
-    name: str = Field(..., description="Scenario name (used for run directories).")
+    name: str = Field(..., min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][\w.-]*$",
+                      description="Scenario name (letters, digits, `_`, `-`, `.`; names the"
+                      " run directory).")
     description: str = Field("", description="What the scenario represents.")
     horizon: Horizon = Field(..., description="Simulated calendar span.")
     seed: int = Field(0, ge=0, description="Root seed of all random streams.")
@@ -438,7 +442,7 @@ class Scenario(Section):
     gate: Gate = Field(..., description="Licensing gate.")
     china: China = Field(..., description="China's export dispatch.")
     suppliers: dict[str, Supplier] = Field(default_factory=dict, description="Ex-China supply.")
-    buyers: dict[str, Buyer] = Field(..., description="Magnet buyers by name.")
+    buyers: dict[str, Buyer] = Field(..., min_length=1, description="Magnet buyers by name.")
     stockpiles: dict[str, Stockpile] = Field(default_factory=dict, description="Stockpiles.")
     gray_channel: GrayChannel = Field(default_factory=GrayChannel, description="Gray channel.")
     costs: Costs = Field(default_factory=Costs, description="Prices for the cost model.")

@@ -16,7 +16,7 @@ import yaml
 from conftest import CONTROLS, TINY, scenario
 
 from simulator import compile_plan, load_scenario, metrics
-from simulator.compare import (
+from simulator.comparison import (
     compare,
     compare_variants,
     held_events,
@@ -348,3 +348,20 @@ def test_reescalation_keeps_the_replay_up_to_its_branch_point():
         assert back[key] == september[key], key
     assert back["gate.regions.*.regime.defense"] == "embargo"
 
+
+
+def test_magsim_entry_point_runs_compare_and_refuses_a_stray_scheduler(tmp_path, capsys):
+    from simulator.cli import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text(_yaml())
+    out = tmp_path / "out"
+    assert main(["compare", str(path), "--variants", "base,slow", "--replications", "2",
+                 "--workers", "1", "-o", str(out)]) == 0
+    table = pd.read_csv(out / "comparison.csv")
+    assert set(table["variant"]) == {"base", "slow"}
+    capsys.readouterr()
+    assert main(["compare", str(path), "--scheduler", "tcp://h:1", "-o",
+                 str(tmp_path / "x")]) == 2
+    assert "--scheduler needs --backend dask" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

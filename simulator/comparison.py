@@ -357,7 +357,8 @@ def _workdir(final: Path, identity: dict[str, Any], resume: bool) -> Path:
 
 
 def _simulate(variant: Variant, sc: Scenario, seed: int, n: int, rundir: RunDir,
-              workers: int, tick: Callable[[int], None]) -> Arm:
+              workers: int, tick: Callable[[int], None], backend: str = "local",
+              scheduler: str | None = None) -> Arm:
     """Run (or finish) one variant's replications with the shared root seed."""
     plan = compile_plan(sc)
     ents = metrics.entities(plan)
@@ -375,7 +376,9 @@ def _simulate(variant: Variant, sc: Scenario, seed: int, n: int, rundir: RunDir,
     for c in done:
         collect(rundir.load(c), save=False)
     todo = [c for c in plan_chunks(n) if c not in done]
-    execute(plan, todo, seed, 0, max(1, min(workers, len(todo))), collect, variant.name)
+    if todo:
+        execute(plan, todo, seed, 0, max(1, min(workers, len(todo))), collect, variant.name,
+                backend, scheduler)
     return arm
 
 
@@ -417,13 +420,14 @@ def compare_variants(scenario: Scenario, variants: Sequence[Variant],
                      replications: int | None = None, seed: int | None = None,
                      workers: int | None = None, out: str | Path | None = None,
                      progress: Progress | None = None, *, resume: bool = False,
-                     figures: bool = True, verb: str = "compare", hold: bool = True
-                     ) -> Comparison:
+                     figures: bool = True, verb: str = "compare", hold: bool = True,
+                     backend: str = "local", scheduler: str | None = None) -> Comparison:
     """Run ``variants`` of ``scenario`` with common random numbers and write the outputs.
 
     With ``hold`` (the default) a variant's values hold for the whole horizon: a timeline
     event that sets the same field gets the variant's value instead (listed under ``held``
     in the manifest and the report). Without it a variant only changes the starting values.
+    ``backend`` and ``scheduler`` are as for :func:`simulator.run`.
     """
     base = prepared(scenario, replications, seed)
     n, seed_ = base.replications, base.seed
@@ -446,7 +450,7 @@ def compare_variants(scenario: Scenario, variants: Sequence[Variant],
     for i, (v, (sc, _)) in enumerate(zip(variants, built, strict=True)):
         rid = {"variant": v.name, "hash": scenario_hash(sc), "replications": n, "seed": seed_}
         rundir = RunDir(work / "variants" / f"v{i:03d}", rid, resume)
-        arms.append(_simulate(v, sc, seed_, n, rundir, cores, tick))
+        arms.append(_simulate(v, sc, seed_, n, rundir, cores, tick, backend, scheduler))
     from simulator import __version__
 
     manifest = {
@@ -469,7 +473,8 @@ def compare(scenario: Scenario | str | Path, variants: Sequence[str] | None = No
             replications: int | None = None, seed: int | None = None,
             workers: int | None = None, out: str | Path | None = None,
             progress: Progress | None = None, *, resume: bool = False,
-            figures: bool = True, hold: bool = True) -> Comparison:
+            figures: bool = True, hold: bool = True, backend: str = "local",
+            scheduler: str | None = None) -> Comparison:
     """Compare the scenario's ``variants:`` (all, or those named) under common random numbers.
 
     Args:
@@ -483,16 +488,19 @@ def compare(scenario: Scenario | str | Path, variants: Sequence[str] | None = No
         figures: draw ``figures/frontier.png``.
         hold: keep each variant's values against timeline events that set the same fields
             (see :func:`compare_variants`).
+        backend, scheduler: ``local`` or ``dask`` (as for :func:`simulator.run`).
     """
     sc = _load(scenario)
     return compare_variants(sc, variants_of(sc, variants), replications, seed, workers, out,
-                            progress, resume=resume, figures=figures, hold=hold)
+                            progress, resume=resume, figures=figures, hold=hold,
+                            backend=backend, scheduler=scheduler)
 
 
 def sweep(scenario: Scenario | str | Path, replications: int | None = None,
           seed: int | None = None, workers: int | None = None, out: str | Path | None = None,
           progress: Progress | None = None, *, resume: bool = False, figures: bool = True,
-          hold: bool = True) -> Comparison:
+          hold: bool = True, backend: str = "local", scheduler: str | None = None
+          ) -> Comparison:
     """Run every point of the scenario's ``sweep:`` grid under common random numbers.
 
     Same arguments and outputs as :func:`compare` (default directory
@@ -500,7 +508,8 @@ def sweep(scenario: Scenario | str | Path, replications: int | None = None,
     """
     sc = _load(scenario)
     return compare_variants(sc, sweep_variants(sc), replications, seed, workers, out,
-                            progress, resume=resume, figures=figures, verb="sweep", hold=hold)
+                            progress, resume=resume, figures=figures, verb="sweep", hold=hold,
+                            backend=backend, scheduler=scheduler)
 
 
 def _load(scenario: Scenario | str | Path) -> Scenario:
