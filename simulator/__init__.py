@@ -10,8 +10,8 @@ from simulator.yamlsrc import InputError
 
 __version__ = "0.1.0"
 
-from simulator.runner import run  # noqa: E402  (needs __version__)
 from simulator.comparison import compare, sweep  # noqa: E402
+from simulator.runner import run  # noqa: E402  (needs __version__)
 
 __all__ = ["InputError", "Plan", "Records", "Results", "Scenario", "compare", "compile_plan",
            "load_run", "load_scenario", "run", "scenario_hash", "simulate", "sweep",

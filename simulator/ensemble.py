@@ -149,7 +149,8 @@ def execute_dask(plan: Plan, chunks: Iterable[Chunk], seed: int, daily_upto: int
                  workers: int, on_result: Callable[[ChunkResult], None], variant: str = "",
                  scheduler: str | None = None) -> None:
     """Run ``chunks`` as Dask tasks on the cluster at ``scheduler`` (or a LocalCluster of
-    ``workers`` single-threaded processes); a task whose worker dies is retried."""
+    ``workers`` single-threaded processes); a task whose worker dies is retried.
+    """
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None if scheduler else LocalCluster(

@@ -110,7 +110,8 @@ def cover_days(rec: Records, plan: Plan) -> np.ndarray:
 
 def buyer_costs(rec: Records, plan: Plan) -> np.ndarray:
     """Cost per [buyer, cost metric] in USD: holding its stock, premiums over China's price,
-    and lost units valued at the sector's cost per unit (DESIGN §7)."""
+    and lost units valued at the sector's cost per unit (DESIGN §7).
+    """
     c = plan.scenario.costs
     per_day = 1000.0 * c.magnet_usd_per_kg * c.holding_rate_per_year / 365.0  # USD per t-day
     holding = rec.inventory.sum(0) * per_day
@@ -130,7 +131,8 @@ def stockpile_holding_usd(rec: Records, plan: Plan) -> float:
 
 def replication_metrics(rec: Records, plan: Plan, ents: list[Entity]) -> np.ndarray:
     """Metrics per entity, [entity, metric] in :data:`ALL_METRICS` order; the total carries
-    the stockpiles' holding cost too."""
+    the stockpiles' holding cost too.
+    """
     shock = shock_day(plan)
     forecast = plan.demand_mean * (1.0 - rec.substituted_share)
     costs = buyer_costs(rec, plan)

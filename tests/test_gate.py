@@ -63,7 +63,7 @@ def test_no_decision_before_the_minimum_or_after_the_cap_in_working_days():
     assert np.sum(np.isclose(waited, 12.0)) > 50
     assert any(math.isnan(start) for _, start, _, _, _ in apps)
     # decisions fall on working days only (the clock stands still on weekends)
-    for filed, _, decided, _, _ in apps[:200]:
+    for _, _, decided, _, _ in apps[:200]:
         day = math.ceil(decided) - 1 if decided != int(decided) else int(decided) - 1
         assert cal.work[day] == 1.0
 
