@@ -19,9 +19,15 @@ LINE = "#08519c"
 OBSERVED = "#d94801"
 
 
+def _marked(scenario: Scenario) -> list:
+    return [e for e in scenario.timeline if e.shade]
+
+
 def _events(ax: plt.Axes, scenario: Scenario, label: bool = True) -> None:
-    """Shade the spans between marked timeline events and label each event."""
-    marked = [e for e in scenario.timeline if e.shade]
+    """Shade the spans between marked timeline events and number each event at the top
+    (the key is added under the figure by :func:`_event_key`).
+    """
+    marked = _marked(scenario)
     end = np.datetime64(scenario.horizon.end)
     for i, ev in enumerate(marked):
         start = np.datetime64(ev.date)
@@ -29,8 +35,22 @@ def _events(ax: plt.Axes, scenario: Scenario, label: bool = True) -> None:
         ax.axvspan(start, stop, color="0.5" if i % 2 == 0 else "0.8", alpha=0.12, lw=0)
         ax.axvline(start, color="0.35", lw=0.8, ls="--")
         if label:
-            ax.text(start, 0.98, f" {ev.label}", transform=ax.get_xaxis_transform(),
-                    rotation=90, va="top", ha="left", fontsize=7, color="0.25")
+            ax.text(start, 1.0, str(i + 1), transform=ax.get_xaxis_transform(), ha="center",
+                    va="center", fontsize=7, color="0.15", clip_on=False,
+                    bbox={"boxstyle": "circle,pad=0.2", "fc": "white", "ec": "0.35", "lw": 0.6})
+
+
+def _event_key(fig: Figure, scenario: Scenario) -> None:
+    """The numbered timeline events, as a wrapped footnote under the figure."""
+    import textwrap
+
+    marked = _marked(scenario)
+    if not marked:
+        return
+    items = [f"({i + 1}) {e.date:%d %b %Y}: {e.label}".replace(" ", "\u00a0")
+             for i, e in enumerate(marked)]  # no-break spaces: wrap between events only
+    text = "\n".join(textwrap.wrap("   ".join(items), 170, break_long_words=False))
+    fig.supxlabel(text, x=0.01, ha="left", fontsize=7, color="0.25")
 
 
 def _dates(ax: plt.Axes) -> None:
@@ -52,10 +72,12 @@ def exports(df: pd.DataFrame, scenario: Scenario, destination: str = "WORLD") ->
         ax.plot(obs.t, obs.observed_t, "o", color=OBSERVED, ms=6,
                 label="observed (China customs, HS 8505.11)")
     _events(ax, scenario)
+    _event_key(fig, scenario)
     _dates(ax)
     ax.set_ylim(bottom=0)
     ax.set_ylabel("NdFeB magnets dispatched (t/month)")
-    ax.set_title(f"China's magnet exports to {destination}: licensing gate outflow vs observed")
+    ax.set_title(f"China's magnet exports to {destination}: licensing gate outflow vs observed",
+                 pad=12)
     ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
     return fig
 
@@ -78,7 +100,9 @@ def cover(df: pd.DataFrame, scenario: Scenario) -> Figure:
         ax.set_ylim(bottom=0)
         ax.set_ylabel(f"{s}\ncover (days)")
     axes[0, 0].legend(loc="lower left", fontsize=8, ncols=3)
-    axes[0, 0].set_title("Days of magnet cover on hand by sector, across replications")
+    axes[0, 0].set_title("Days of magnet cover on hand by sector, across replications",
+                         pad=12)
+    _event_key(fig, scenario)
     return fig
 
 
@@ -103,10 +127,11 @@ def backlog(df: pd.DataFrame, scenario: Scenario) -> Figure:
                     label="p5–p95")
     ax.plot(t, df.backlog_t_mean, color=LINE, lw=2, label="mean")
     _events(ax, scenario)
+    _event_key(fig, scenario)
     _dates(ax)
     ax.set_ylim(bottom=0)
     ax.set_ylabel("awaiting a licence decision (t)")
-    ax.set_title("Licence backlog at China's export gate")
+    ax.set_title("Licence backlog at China's export gate", pad=12)
     ax.legend(loc="upper left", fontsize=8)
     return fig
 
@@ -122,4 +147,36 @@ def frontier(df: pd.DataFrame) -> Figure:
     ax.set_ylabel("CVaR95 of unmet demand (t)")
     ax.set_title("Stockpile policies: cost vs tail shortage (lower left is better)")
     ax.grid(alpha=0.3)
+    return fig
+
+
+def validation(df: pd.DataFrame, scenario: Scenario, start: str = "2024-01",
+               stop: str = "2025-12") -> Figure:
+    """Modelled vs observed monthly exports, one panel per destination with observations."""
+    d = df[(df.month >= start) & (df.month <= stop)].copy()
+    dests = [x for x in dict.fromkeys(d.destination) if d[d.destination == x].observed_t.notna()
+             .any()]
+    cols = 2
+    rows = -(-len(dests) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(11, 3.2 * rows + 0.6), sharex=True,
+                             layout="constrained", squeeze=False)
+    for ax in axes.flat[len(dests):]:
+        ax.set_visible(False)
+    for ax, dest in zip(axes.flat, dests, strict=False):
+        e = d[d.destination == dest]
+        t = pd.to_datetime(e.month) + pd.Timedelta(days=14)
+        ax.fill_between(t, e.dispatched_t_p5, e.dispatched_t_p95, color=BAND, alpha=0.6,
+                        lw=0, label="model p5–p95")
+        ax.plot(t, e.dispatched_t_mean, color=LINE, lw=1.8, label="model mean")
+        ax.plot(t, e.observed_t, "o", color=OBSERVED, ms=5, label="observed")
+        _events(ax, scenario, label=True)
+        _dates(ax)
+        ax.set_xlim(pd.Timestamp(f"{start}-01"), pd.Timestamp(f"{stop}-01") +
+                    pd.Timedelta(days=31))
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("t/month")
+        ax.set_title(dest, loc="left", fontsize=10, pad=10)
+    axes[0, 0].legend(loc="lower left", fontsize=8)
+    fig.suptitle("China's NdFeB magnet exports by destination: model (mean, p5–p95) vs customs")
+    _event_key(fig, scenario)
     return fig

@@ -13,6 +13,7 @@ FIGURES = {
     "cover.png": ("plot_cover", {}),
     "shortage.png": ("plot_shortage", {}),
     "backlog.png": ("plot_backlog", {}),
+    "validation.png": ("plot_validation", {}),
 }
 
 
@@ -23,6 +24,8 @@ def write_figures(results: object, directory: Path) -> list[Path]:
     regions = set(results.exports.destination)
     for name, (method, kwargs) in FIGURES.items():
         if kwargs.get("destination", "WORLD") not in regions:
+            continue
+        if method == "plot_validation" and results.exports.observed_t.isna().all():
             continue
         fig = getattr(results, method)(**kwargs)
         fig.savefig(directory / name, dpi=110)

@@ -161,6 +161,12 @@ class Results:
 
         return plots.shortage(self.replications)
 
+    def plot_validation(self) -> Any:
+        """Modelled vs observed monthly exports, a panel per destination with observations."""
+        from simulator import plots
+
+        return plots.validation(self.exports, self.scenario)
+
     def plot_backlog(self) -> Any:
         """Licence backlog over time."""
         from simulator import plots
