@@ -95,7 +95,7 @@ def build_parser() -> Parser:
     sch.add_argument("--debug", action="store_true", help="show tracebacks")
     plot = sub.add_parser("plot", formatter_class=fmt, help="redraw a run's figures",
                           description="(Re)draw figures and report.md from a run directory.")
-    plot.add_argument("run_dir", help="run directory written by `magsim run`")
+    plot.add_argument("run_dir", help="directory written by `magsim run`, `compare` or `sweep`")
     plot.add_argument("--debug", action="store_true", help="show tracebacks")
     compare_cli.register(sub)
     return root
@@ -230,6 +230,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
     d = Path(args.run_dir)
     if not d.is_dir():
         raise UsageError(f"{d}: no such run directory")
+    if (d / "comparison.csv").is_file():
+        from simulator.comparison import redraw
+
+        for path in redraw(d):
+            print(path)
+        return EXIT_OK
     results = load_run(d)
     for path in write_figures(results, d / "figures"):
         print(path)

@@ -315,6 +315,33 @@ class Comparison:
         return plots.frontier(self.frontier)
 
 
+def frontier_of(summary: pd.DataFrame) -> pd.DataFrame:
+    """:attr:`Comparison.frontier` rebuilt from a comparison's ``summary.csv``."""
+    total = summary[summary.level == "total"].set_index(["metric", "variant"])
+    order = list(dict.fromkeys(summary.variant))
+    return pd.DataFrame({
+        "variant": order,
+        "cost_usd_mean": total.loc["cost_usd", "mean"].reindex(order).to_numpy(),
+        "unmet_t_mean": total.loc["unmet_t", "mean"].reindex(order).to_numpy(),
+        "unmet_t_cvar95": total.loc["unmet_t", "cvar95"].reindex(order).to_numpy(),
+        "fill_rate_mean": total.loc["fill_rate", "mean"].reindex(order).to_numpy(),
+    })
+
+
+def redraw(directory: Path) -> list[Path]:
+    """Redraw ``figures/frontier.png`` of a comparison directory from its ``summary.csv``."""
+    import matplotlib.pyplot as plt
+
+    from simulator import plots
+
+    fig = plots.frontier(frontier_of(pd.read_csv(directory / "summary.csv")))
+    path = directory / "figures" / "frontier.png"
+    path.parent.mkdir(exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]
+
+
 def _key(e: metrics.Entity) -> tuple[str, str]:
     return e.level, e.name
 

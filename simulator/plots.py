@@ -136,16 +136,47 @@ def backlog(df: pd.DataFrame, scenario: Scenario) -> Figure:
     return fig
 
 
+def _place_labels(ax: plt.Axes, xs: np.ndarray, ys: np.ndarray, labels: list[str]) -> None:
+    """Annotate points, moving a label to another side of its point if it would overlap
+    one already placed (greedy, in display pixels; about 6 px per character at 8 pt)."""
+    fig = ax.figure
+    fig.canvas.draw()  # fixes the limits so data -> pixel is final
+    placed: list[tuple[float, float, float, float]] = []
+    sides = [(6, 4, "left"), (6, -12, "left"), (-6, 4, "right"), (-6, -12, "right"),
+             (6, 14, "left"), (6, -22, "left")]
+    for x, y, text in sorted(zip(xs, ys, labels, strict=True), key=lambda p: (p[0], p[1])):
+        px, py = ax.transData.transform((x, y))
+        w, h = 6.0 * len(text), 11.0
+        for dx, dy, ha in sides:
+            x0 = px + dx if ha == "left" else px + dx - w
+            box = (x0, py + dy, x0 + w, py + dy + h)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                       for b in placed):
+                break
+        placed.append(box)
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx * 0.75, dy * 0.75),
+                    ha=ha, fontsize=8)
+
+
 def frontier(df: pd.DataFrame) -> Figure:
-    """Expected total cost vs CVaR95 of unmet tonnes, one labelled point per variant."""
+    """Expected total cost vs CVaR95 of unmet tonnes, one labelled point per variant; the
+    dashed line joins the variants no other variant beats on both axes."""
     fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
-    ax.scatter(df.cost_usd_mean / 1e9, df.unmet_t_cvar95, s=50, color=LINE, zorder=3)
-    for _, row in df.iterrows():
-        ax.annotate(row.variant, (row.cost_usd_mean / 1e9, row.unmet_t_cvar95),
-                    textcoords="offset points", xytext=(6, 4), fontsize=8)
+    x, y = df.cost_usd_mean.to_numpy() / 1e9, df.unmet_t_cvar95.to_numpy()
+    ax.scatter(x, y, s=50, color=LINE, zorder=3)
+    order = np.lexsort((y, x))
+    best, front = np.inf, []
+    for i in order:
+        if y[i] < best:
+            best = y[i]
+            front.append(i)
+    ax.plot(x[front], y[front], ls="--", color="0.5", lw=1, zorder=2,
+            label="efficient: no variant is cheaper and safer")
+    _place_labels(ax, x, y, [str(v) for v in df.variant])
     ax.set_xlabel("expected total cost (billion USD): holding + premiums + shortage")
     ax.set_ylabel("CVaR95 of unmet demand (t)")
     ax.set_title("Stockpile policies: cost vs tail shortage (lower left is better)")
+    ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     return fig
 

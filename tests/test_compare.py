@@ -365,3 +365,16 @@ def test_magsim_entry_point_runs_compare_and_refuses_a_stray_scheduler(tmp_path,
                  str(tmp_path / "x")]) == 2
     assert "--scheduler needs --backend dask" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_frontier_from_summary_csv_matches_and_magsim_plot_redraws_it(crn_pair, capsys):
+    from simulator.cli import main
+    from simulator.comparison import frontier_of
+
+    _, comp = crn_pair
+    rebuilt = frontier_of(pd.read_csv(comp.directory / "summary.csv"))
+    pd.testing.assert_frame_equal(rebuilt, comp.frontier, rtol=1e-6)
+    png = comp.directory / "figures" / "frontier.png"
+    png.unlink()
+    assert main(["plot", str(comp.directory)]) == 0
+    assert png.is_file() and str(png) in capsys.readouterr().out
