@@ -138,7 +138,8 @@ def backlog(df: pd.DataFrame, scenario: Scenario) -> Figure:
 
 def _place_labels(ax: plt.Axes, xs: np.ndarray, ys: np.ndarray, labels: list[str]) -> None:
     """Annotate points, moving a label to another side of its point if it would overlap
-    one already placed (greedy, in display pixels; about 6 px per character at 8 pt)."""
+    one already placed (greedy, in display pixels; about 6 px per character at 8 pt).
+    """
     fig = ax.figure
     fig.canvas.draw()  # fixes the limits so data -> pixel is final
     placed: list[tuple[float, float, float, float]] = []
@@ -160,7 +161,8 @@ def _place_labels(ax: plt.Axes, xs: np.ndarray, ys: np.ndarray, labels: list[str
 
 def frontier(df: pd.DataFrame) -> Figure:
     """Expected total cost vs CVaR95 of unmet tonnes, one labelled point per variant; the
-    dashed line joins the variants no other variant beats on both axes."""
+    dashed line joins the variants no other variant beats on both axes.
+    """
     fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
     x, y = df.cost_usd_mean.to_numpy() / 1e9, df.unmet_t_cvar95.to_numpy()
     ax.scatter(x, y, s=50, color=LINE, zorder=3)
