@@ -114,7 +114,7 @@ def print_comparison(comp: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from simulator.comparison import report_rows
+    from simulator.compare_report import report_rows
 
     m = comp.manifest
     df = report_rows(comp)

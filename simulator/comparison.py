@@ -23,15 +23,14 @@ continues an interrupted comparison) and renamed into place at the end. It holds
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import math
 import os
 import platform
 import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,146 +44,10 @@ from simulator.plan import compile_plan
 from simulator.runner import ResumeError, RunDir
 from simulator.scenarios import load_scenario, scenario_hash, with_overrides
 from simulator.schema import Scenario
-from simulator.timeline import FIXED, SETTABLE
-from simulator.yamlsrc import InputError, Problem
+from simulator.variants import Variant, _scenarios, sweep_variants, variants_of
 
-BASE = "base"
-RESERVED = ("name", "seed", "replications", "variants", "sweep")
 LEVEL = ("total", "total")
 Progress = Callable[[int, int], None]  # (replications done over all variants, in all)
-
-
-@dataclass(frozen=True)
-class Variant:
-    """A named set of dot-path overrides of the base scenario."""
-
-    name: str
-    sets: Mapping[str, Any] = field(default_factory=dict)
-
-
-def _fail(path: str, message: str, source: str = "variants") -> InputError:
-    return InputError([Problem(source, 0, 0, path, message)])
-
-
-def variants_of(scenario: Scenario, names: Sequence[str] | None = None) -> list[Variant]:
-    """The variants to compare, reference first.
-
-    The scenario itself is the implicit first variant ``base``, unless the first entry of
-    its ``variants:`` has no overrides (``{}``): that entry then names the scenario itself.
-    ``names`` picks a subset in the order given; its first name is the reference.
-    """
-    listed = [Variant(k, dict(v)) for k, v in scenario.variants.items()]
-    if not listed:
-        raise _fail("variants", "the scenario defines no variants to compare")
-    if listed[0].sets:
-        if BASE in scenario.variants:
-            raise _fail(f"variants.{BASE}", f"{BASE!r} names the unmodified scenario; list "
-                        "it first with no overrides ({}) or rename it")
-        listed.insert(0, Variant(BASE))
-    if names is None:
-        return listed
-    known = {v.name: v for v in listed}
-    problems = [Problem("--variants", 0, 0, n, f"unknown variant; known: {', '.join(known)}")
-                for n in names if n not in known]
-    problems += [Problem("--variants", 0, 0, n, "listed twice")
-                 for n in dict.fromkeys(n for n in names if list(names).count(n) > 1)]
-    if not names:
-        problems.append(Problem("--variants", 0, 0, "", "no variant named"))
-    if problems:
-        raise InputError(problems)
-    return [known[n] for n in names]
-
-
-def _text(value: Any) -> str:
-    """A sweep value as written in a variant name (YAML-like)."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, str | int | float):
-        return str(value)
-    return json.dumps(value, separators=(",", ":"), default=str)
-
-
-def sweep_variants(scenario: Scenario) -> list[Variant]:
-    """Every point of the scenario's ``sweep:`` grid, named ``path=value,path=value``.
-
-    The grid runs over the paths in file order, the last path fastest; the first point (every
-    path at its first value) is the reference.
-    """
-    grid = scenario.sweep
-    if not grid:
-        raise _fail("sweep", "the scenario defines no sweep grid", "sweep")
-    empty = [Problem("sweep", 0, 0, f"sweep.{p}", "needs at least one value")
-             for p, vals in grid.items() if not vals]
-    if empty:
-        raise InputError(empty)
-    out = []
-    for point in itertools.product(*grid.values()):
-        sets = dict(zip(grid, point, strict=True))
-        out.append(Variant(",".join(f"{p}={_text(v)}" for p, v in sets.items()), sets))
-    return out
-
-
-def _overlap(a: str, b: str) -> bool:
-    """Whether two dot paths can address the same field (``*`` matches any key)."""
-    pa, pb = a.split("."), b.split(".")
-    return all(x == y or "*" in (x, y) for x, y in zip(pa, pb, strict=False))
-
-
-def _settable(path: str) -> bool:
-    """Whether a timeline event could change the field at ``path``."""
-    parts = path.split(".")
-    return parts[0] in SETTABLE and parts[-1] not in FIXED.get(parts[0], ())
-
-
-def held_events(scenario: Scenario, sets: Mapping[str, Any]) -> list[tuple[int, list[str]]]:
-    """Timeline events that set a field the variant sets: (event index, variant paths)."""
-    mine = [p for p in sets if _settable(p)]
-    out = []
-    for i, ev in enumerate(scenario.timeline):
-        hit = [p for p in mine if any(_overlap(p, q) for q in ev.set)]
-        if hit:
-            out.append((i, hit))
-    return out
-
-
-def _hold(sc: Scenario, sets: Mapping[str, Any], source: str) -> Scenario:
-    """``sc`` with the variant's values re-set by every event that would change them, so
-    that a variant holds for the whole horizon (a variant's policy is not undone by, e.g.,
-    a dated change of the base's sourcing).
-    """
-    held = held_events(sc, sets)
-    if not held:
-        return sc
-    events = [ev.model_dump(mode="python") for ev in sc.timeline]
-    for i, hit in held:
-        own = {k: v for k, v in events[i]["set"].items() if k not in hit}
-        events[i]["set"] = {**own, **{p: sets[p] for p in hit}}  # the variant's last: it wins
-    return with_overrides(sc, {"timeline": events}, source)
-
-
-def _scenarios(base: Scenario, variants: Sequence[Variant], hold: bool = True
-               ) -> list[tuple[Scenario, list[str]]]:
-    """Each variant's scenario and the events it holds against ("date label: path").
-
-    Every variant is validated up front; all problems are reported together.
-    """
-    problems: list[Problem] = []
-    out: list[tuple[Scenario, list[str]]] = []
-    for v in variants:
-        bad = [p for p in v.sets if p.split(".")[0] in RESERVED]
-        problems += [Problem(f"variants.{v.name}", 0, 0, p, "cannot differ between variants "
-                             "(the comparison fixes it)") for p in bad]
-        source = f"variants.{v.name}"
-        try:
-            sc = with_overrides(base, v.sets, source) if v.sets else base
-            notes = [f"{sc.timeline[i].date} {sc.timeline[i].label}: {', '.join(hit)}"
-                     for i, hit in held_events(sc, v.sets)] if hold else []
-            out.append((_hold(sc, v.sets, source) if hold else sc, notes))
-        except InputError as err:
-            problems += err.problems
-    if problems:
-        raise InputError(problems)
-    return out
 
 
 def paired_stats(x: np.ndarray, ref: np.ndarray) -> dict[str, float]:
@@ -431,6 +294,8 @@ def _write(comp: Comparison, work: Path, figures: bool) -> None:
         fig = comp.plot_frontier()
         fig.savefig(work / "figures" / "frontier.png", dpi=110)
         plt.close(fig)
+    from simulator.compare_report import report_text
+
     (work / "report.md").write_text(report_text(comp, figures))
 
 
@@ -541,81 +406,3 @@ def sweep(scenario: Scenario | str | Path, replications: int | None = None,
 
 def _load(scenario: Scenario | str | Path) -> Scenario:
     return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-
-
-def _cell(mean: float, low: float, high: float, scale: float, fmt: str) -> str:
-    if math.isnan(mean):
-        return "–"
-    if math.isnan(low):
-        return f"{mean / scale:{fmt}}"
-    return f"{mean / scale:+{fmt}} [{low / scale:+{fmt}}, {high / scale:+{fmt}}]"
-
-
-REPORT_METRICS = (("cost_usd", 1e6, ",.1f", "cost (USD m)"),
-                  ("unmet_t", 1.0, ",.0f", "unmet (t)"),
-                  ("fill_rate", 1.0, ".4f", "fill rate"),
-                  ("stockout_days", 1.0, ",.1f", "stockout days"))
-
-
-def report_rows(comp: Comparison) -> pd.DataFrame:
-    """The report's table: per variant, means and paired differences with 95% CIs."""
-    table = comp.table.set_index(["variant", "metric"])
-    front = comp.frontier.set_index("variant")
-    rows = []
-    for v in comp.variants:
-        row: dict[str, str] = {"variant": v}
-        for metric, scale, fmt, label in REPORT_METRICS:
-            r = table.loc[(v, metric)]
-            row[label] = _cell(r["mean"], math.nan, math.nan, scale, fmt)
-            row[f"Δ {label} [95% CI]"] = _cell(r["diff_vs_first"], r["diff_ci95_low"],
-                                              r["diff_ci95_high"], scale, fmt)
-        row["CVaR95 unmet (t)"] = f"{front.loc[v, 'unmet_t_cvar95']:,.0f}"
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _markdown(df: pd.DataFrame) -> str:
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |"
-              for row in df.itertuples(index=False)]
-    return "\n".join(lines)
-
-
-def _held_text(held: Mapping[str, list[str]]) -> list[str]:
-    if not held:
-        return []
-    lines = ["Held for the whole horizon: these timeline events set a field that the variant "
-             "sets, and the variant's value was kept instead:", ""]
-    lines += [f"- `{name}`: " + "; ".join(notes) for name, notes in held.items()]
-    return [*lines, ""]
-
-
-def report_text(comp: Comparison, figures: bool = True) -> str:
-    """``report.md`` of a comparison: the variants, the paired table and the frontier."""
-    m = comp.manifest
-    ref = comp.variants[0]
-    defs = [f"- `{name}`: " + (", ".join(f"`{p}` = `{_text(v)}`" for p, v in sets.items())
-                               or "the scenario as written") for name, sets in
-            m["variants"].items()]
-    text = [
-        f"# {m['scenario']['name']}: policy comparison ({m['verb']})", "",
-        m["scenario"].get("description", ""), "",
-        f"{len(comp.variants)} variants x {m['replications']} replications, seed {m['seed']},"
-        f" scenario hash `{m['scenario_hash']}`, magsim {m['version']}.", "",
-        "## Variants", "", *defs, "", *_held_text(m.get("held", {})),
-        "## Comparison (total over all buyers)", "",
-        f"Means over replications, and paired differences against `{ref}` with 95% "
-        "confidence intervals (t distribution of the per-replication differences). Every "
-        "variant sees the same demand, transit and licensing draws in replication *k* "
-        "(common random numbers), so an interval that excludes 0 is a policy effect, not "
-        "noise. Costs: holding of buyer stock and stockpiles, premiums over China's price, "
-        "and lost units valued per sector (`costs:`); one-off investments are not included.",
-        "", _markdown(report_rows(comp)), "",
-        "All metrics, and lost units per sector: `comparison.csv`; distributions: "
-        "`summary.csv`; per-replication values: `replications.parquet`.", "",
-    ]
-    if figures:
-        text += ["## Cost vs tail shortage", "", "![frontier](figures/frontier.png)", "",
-                 "Lower left is better: expected total cost against the mean unmet tonnes of "
-                 "the worst 5% of replications (CVaR95).", ""]
-    return "\n".join(text)

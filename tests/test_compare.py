@@ -16,16 +16,10 @@ import yaml
 from conftest import CONTROLS, TINY, scenario
 
 from simulator import compile_plan, load_scenario, metrics
-from simulator.comparison import (
-    compare,
-    compare_variants,
-    held_events,
-    sweep,
-    sweep_variants,
-    variants_of,
-)
+from simulator.comparison import compare, compare_variants, sweep
 from simulator.ensemble import Chunk, run_chunk
 from simulator.scenarios import with_overrides
+from simulator.variants import held_events, sweep_variants, variants_of
 from simulator.yamlsrc import InputError
 
 REPO = Path(__file__).resolve().parents[1]

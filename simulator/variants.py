@@ -1,0 +1,154 @@
+"""Policy variants of a scenario: named overrides (``variants:``) and grids (``sweep:``).
+
+A variant is a set of dot-path overrides of the base scenario, validated like the base. With
+``hold`` a variant's values hold against timeline events that set the same fields.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.scenarios import with_overrides
+from simulator.schema import Scenario
+from simulator.timeline import FIXED, SETTABLE
+from simulator.yamlsrc import InputError, Problem
+
+BASE = "base"
+RESERVED = ("name", "seed", "replications", "variants", "sweep")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named set of dot-path overrides of the base scenario."""
+
+    name: str
+    sets: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _fail(path: str, message: str, source: str = "variants") -> InputError:
+    return InputError([Problem(source, 0, 0, path, message)])
+
+
+def variants_of(scenario: Scenario, names: Sequence[str] | None = None) -> list[Variant]:
+    """The variants to compare, reference first.
+
+    The scenario itself is the implicit first variant ``base``, unless the first entry of
+    its ``variants:`` has no overrides (``{}``): that entry then names the scenario itself.
+    ``names`` picks a subset in the order given; its first name is the reference.
+    """
+    listed = [Variant(k, dict(v)) for k, v in scenario.variants.items()]
+    if not listed:
+        raise _fail("variants", "the scenario defines no variants to compare")
+    if listed[0].sets:
+        if BASE in scenario.variants:
+            raise _fail(f"variants.{BASE}", f"{BASE!r} names the unmodified scenario; list "
+                        "it first with no overrides ({}) or rename it")
+        listed.insert(0, Variant(BASE))
+    if names is None:
+        return listed
+    known = {v.name: v for v in listed}
+    problems = [Problem("--variants", 0, 0, n, f"unknown variant; known: {', '.join(known)}")
+                for n in names if n not in known]
+    problems += [Problem("--variants", 0, 0, n, "listed twice")
+                 for n in dict.fromkeys(n for n in names if list(names).count(n) > 1)]
+    if not names:
+        problems.append(Problem("--variants", 0, 0, "", "no variant named"))
+    if problems:
+        raise InputError(problems)
+    return [known[n] for n in names]
+
+
+def _text(value: Any) -> str:
+    """A sweep value as written in a variant name (YAML-like)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str | int | float):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def sweep_variants(scenario: Scenario) -> list[Variant]:
+    """Every point of the scenario's ``sweep:`` grid, named ``path=value,path=value``.
+
+    The grid runs over the paths in file order, the last path fastest; the first point (every
+    path at its first value) is the reference.
+    """
+    grid = scenario.sweep
+    if not grid:
+        raise _fail("sweep", "the scenario defines no sweep grid", "sweep")
+    empty = [Problem("sweep", 0, 0, f"sweep.{p}", "needs at least one value")
+             for p, vals in grid.items() if not vals]
+    if empty:
+        raise InputError(empty)
+    out = []
+    for point in itertools.product(*grid.values()):
+        sets = dict(zip(grid, point, strict=True))
+        out.append(Variant(",".join(f"{p}={_text(v)}" for p, v in sets.items()), sets))
+    return out
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Whether two dot paths can address the same field (``*`` matches any key)."""
+    pa, pb = a.split("."), b.split(".")
+    return all(x == y or "*" in (x, y) for x, y in zip(pa, pb, strict=False))
+
+
+def _settable(path: str) -> bool:
+    """Whether a timeline event could change the field at ``path``."""
+    parts = path.split(".")
+    return parts[0] in SETTABLE and parts[-1] not in FIXED.get(parts[0], ())
+
+
+def held_events(scenario: Scenario, sets: Mapping[str, Any]) -> list[tuple[int, list[str]]]:
+    """Timeline events that set a field the variant sets: (event index, variant paths)."""
+    mine = [p for p in sets if _settable(p)]
+    out = []
+    for i, ev in enumerate(scenario.timeline):
+        hit = [p for p in mine if any(_overlap(p, q) for q in ev.set)]
+        if hit:
+            out.append((i, hit))
+    return out
+
+
+def _hold(sc: Scenario, sets: Mapping[str, Any], source: str) -> Scenario:
+    """``sc`` with the variant's values re-set by every event that would change them, so
+    that a variant holds for the whole horizon (a variant's policy is not undone by, e.g.,
+    a dated change of the base's sourcing).
+    """
+    held = held_events(sc, sets)
+    if not held:
+        return sc
+    events = [ev.model_dump(mode="python") for ev in sc.timeline]
+    for i, hit in held:
+        own = {k: v for k, v in events[i]["set"].items() if k not in hit}
+        events[i]["set"] = {**own, **{p: sets[p] for p in hit}}  # the variant's last: it wins
+    return with_overrides(sc, {"timeline": events}, source)
+
+
+def _scenarios(base: Scenario, variants: Sequence[Variant], hold: bool = True
+               ) -> list[tuple[Scenario, list[str]]]:
+    """Each variant's scenario and the events it holds against ("date label: path").
+
+    Every variant is validated up front; all problems are reported together.
+    """
+    problems: list[Problem] = []
+    out: list[tuple[Scenario, list[str]]] = []
+    for v in variants:
+        bad = [p for p in v.sets if p.split(".")[0] in RESERVED]
+        problems += [Problem(f"variants.{v.name}", 0, 0, p, "cannot differ between variants "
+                             "(the comparison fixes it)") for p in bad]
+        source = f"variants.{v.name}"
+        try:
+            sc = with_overrides(base, v.sets, source) if v.sets else base
+            notes = [f"{sc.timeline[i].date} {sc.timeline[i].label}: {', '.join(hit)}"
+                     for i, hit in held_events(sc, v.sets)] if hold else []
+            out.append((_hold(sc, v.sets, source) if hold else sc, notes))
+        except InputError as err:
+            problems += err.problems
+    if problems:
+        raise InputError(problems)
+    return out
