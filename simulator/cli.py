@@ -12,9 +12,11 @@ import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from simulator import __version__, compare_cli
+
+T = TypeVar("T")
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -167,6 +169,25 @@ def _check_out(out: Path) -> None:
                          "replace it (choose another -o)")
 
 
+def interruptible(args: argparse.Namespace, out: Path,
+                  job: Callable[[Callable[[int, int], None] | None], T]) -> T | None:
+    """Run ``job(progress)`` with a progress bar; on Ctrl-C say how to resume into ``out``
+    and return None (finished chunks stay in ``out.partial``).
+    """
+    update, stop = _progress()
+    try:
+        return job(update)
+    except KeyboardInterrupt:
+        stop()
+        argv = [a for a in getattr(args, "argv", sys.argv[1:]) if a != "--resume"]
+        again = shlex.join(argv if args.out else [*argv, "-o", str(out)])
+        print(f"interrupted: finished replications are kept in {out}.partial; resume with: "
+              f"magsim {again} --resume", file=sys.stderr)
+        return None
+    finally:
+        stop()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``magsim run``: an ensemble written to a run directory."""
     from simulator.runner import default_dir, run
@@ -179,21 +200,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"scenario name {scenario.name!r} cannot name a directory under "
                          "runs/; give -o DIR")
     _check_out(Path(args.out) if args.out else default_dir(scenario))
-    update, stop = _progress()
-    try:
-        results = run(scenario, args.replications, args.seed, args.workers, args.out,
-                      args.resume, daily_replications=args.daily_replications,
-                      progress=update, backend=args.backend, scheduler=args.scheduler)
-    except KeyboardInterrupt:
-        stop()
-        out = args.out or default_dir(scenario)
-        argv = [a for a in args.argv if a != "--resume"]
-        again = shlex.join(argv if args.out else [*argv, "-o", str(out)])
-        print(f"interrupted: finished replications are kept in {out}.partial; resume with: "
-              f"magsim {again} --resume", file=sys.stderr)
+    out = Path(args.out) if args.out else default_dir(scenario)
+    results = interruptible(args, out, lambda update: run(
+        scenario, args.replications, args.seed, args.workers, args.out, args.resume,
+        daily_replications=args.daily_replications, progress=update, backend=args.backend,
+        scheduler=args.scheduler))
+    if results is None:
         return EXIT_INTERRUPTED
-    finally:
-        stop()
     _print_summary(results)
     return EXIT_OK
 

@@ -8,8 +8,6 @@ only inside functions, so ``cli`` may import it at module level without a cycle.
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -64,7 +62,7 @@ def _run(args: argparse.Namespace, names: list[str] | None) -> int:
         UsageError,
         _check_out,
         _plain_name,
-        _progress,
+        interruptible,
     )
     from simulator.scenarios import load_scenario
 
@@ -78,21 +76,11 @@ def _run(args: argparse.Namespace, names: list[str] | None) -> int:
     out = Path(args.out) if args.out else cmp.default_dir(
         cmp.prepared(scenario, args.replications, args.seed), chosen, args.verb)
     _check_out(out)
-    update, stop = _progress()
-    try:
-        result = cmp.compare_variants(scenario, chosen, args.replications, args.seed,
-                                      args.workers, out, update, resume=args.resume,
-                                      verb=args.verb, backend=args.backend,
-                                      scheduler=args.scheduler)
-    except KeyboardInterrupt:
-        stop()
-        argv = [a for a in getattr(args, "argv", sys.argv[1:]) if a != "--resume"]
-        again = shlex.join(argv if args.out else [*argv, "-o", str(out)])
-        print(f"interrupted: finished replications are kept in {out}.partial; resume with: "
-              f"magsim {again} --resume", file=sys.stderr)
+    result = interruptible(args, out, lambda update: cmp.compare_variants(
+        scenario, chosen, args.replications, args.seed, args.workers, out, update,
+        resume=args.resume, verb=args.verb, backend=args.backend, scheduler=args.scheduler))
+    if result is None:
         return EXIT_INTERRUPTED
-    finally:
-        stop()
     print_comparison(result)
     return EXIT_OK
 
