@@ -190,19 +190,20 @@ def interruptible(args: argparse.Namespace, out: Path,
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``magsim run``: an ensemble written to a run directory."""
-    from simulator.runner import default_dir, run
+    from simulator.runner import default_dir, prepare, run
     from simulator.scenarios import load_scenario
 
     if args.scheduler and args.backend != "dask":
         raise UsageError("magsim run: --scheduler needs --backend dask")
-    scenario = load_scenario(args.scenario, args.sets)
+    # the run directory's default name hashes the scenario as run (replications, seed)
+    scenario = prepare(load_scenario(args.scenario, args.sets), args.replications, args.seed)
     if args.out is None and not _plain_name(scenario.name):
         raise UsageError(f"scenario name {scenario.name!r} cannot name a directory under "
                          "runs/; give -o DIR")
-    _check_out(Path(args.out) if args.out else default_dir(scenario))
     out = Path(args.out) if args.out else default_dir(scenario)
+    _check_out(out)
     results = interruptible(args, out, lambda update: run(
-        scenario, args.replications, args.seed, args.workers, args.out, args.resume,
+        scenario, None, None, args.workers, out, args.resume,
         daily_replications=args.daily_replications, progress=update, backend=args.backend,
         scheduler=args.scheduler))
     if results is None:

@@ -101,8 +101,9 @@ class RunDir:
         return self.final
 
 
-def _prepare(scenario: Scenario | str | Path, replications: int | None, seed: int | None,
-             sets: Mapping[str, Any] | None) -> Scenario:
+def prepare(scenario: Scenario | str | Path, replications: int | None = None,
+            seed: int | None = None, sets: Mapping[str, Any] | None = None) -> Scenario:
+    """The scenario as run: loaded, with ``sets``, replications and seed applied."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     extra: dict[str, Any] = dict(sets or {})
     if replications is not None:
@@ -152,7 +153,7 @@ def run(scenario: Scenario | str | Path, replications: int | None = None,
         backend: ``local`` (process pool) or ``dask`` (``scheduler`` address, or a
             LocalCluster of ``workers`` processes); outputs are identical for a seed.
     """
-    sc = _prepare(scenario, replications, seed, sets)
+    sc = prepare(scenario, replications, seed, sets)
     plan = compile_plan(sc)
     n, seed_ = sc.replications, sc.seed
     keep = min(n, DAILY_DEFAULT if daily_replications is None else daily_replications)

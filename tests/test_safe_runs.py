@@ -129,3 +129,26 @@ def test_resume_after_writes_cut_short(tmp_path):
     daily = pd.read_parquet(out / "daily.parquet")
     assert sorted(daily.replication.unique()) == [0, 1, 2, 3]
     assert not list(out.rglob("*.tmp"))
+
+
+def test_ctrl_c_without_out_dir_resumes_the_same_default_directory(scenario, tmp_path):
+    """With --replications/--seed and no -o, the hint names the directory being written."""
+    args = magsim("run", scenario, "--replications", REPLICATIONS, "--seed", 5,
+                  "--workers", 1)
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / "runs").glob("*.partial/chunks/*.npz")):
+        assert proc.poll() is None and time.monotonic() < deadline, "no chunk saved"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    command = shlex.split(err.strip().split("resume with: ", 1)[1])
+    out = Path(command[command.index("-o") + 1])
+    assert (tmp_path / partial(out)).is_dir()
+    done = subprocess.run(magsim(*command[1:]), cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / out / "manifest.json").read_text())
+    assert manifest["resumed_chunks"] >= 1 and manifest["seed"] == 5
