@@ -18,9 +18,13 @@ from simulator.schema import Scenario
 from simulator.yamlsrc import show
 
 SETTABLE = ("gate", "china", "suppliers", "buyers", "stockpiles", "gray_channel")
-FIXED = {"buyers": {"region", "sector", "kg_per_unit", "initial_stock_t", "unit_name"},
-         "stockpiles": {"stock_t"}}
-"""Fields that define an entity rather than its behaviour: they cannot change over time."""
+FIXED = {"buyers": {"region", "sector", "kg_per_unit", "initial_stock_t", "unit_name",
+                    "shortage"},
+         "stockpiles": {"stock_t"},
+         "suppliers": {"premium_usd_per_kg", "allocation"},
+         "gray_channel": {"premium_usd_per_kg"}}
+"""Fields that cannot change over time: they define an entity, or the model reads them once
+per run (a timeline event that set them would be a silent no-op, so it is an error)."""
 
 
 class TimelineError(ValueError):

@@ -248,3 +248,19 @@ def test_name_that_cannot_be_a_run_directory(name, tmp_path, monkeypatch, capsys
     status, err = run_main(capsys, "run", BASE, "--set", f"name={name!r}")
     check_failed(status, err, [("--set", "name: string should ")], None, "--set")
     assert list(tmp_path.iterdir()) == [] and not (tmp_path.parent / "escape").exists()
+
+
+@pytest.mark.parametrize("path, value", [
+    ("buyers.us_auto.shortage", "backorder"),
+    ("gray_channel.premium_usd_per_kg", 80.0),
+])
+def test_timeline_may_not_set_a_field_read_once_per_run(path, value):
+    """Such an event would be a silent no-op; it is refused with its location."""
+    from conftest import TINY, scenario
+
+    from simulator.yamlsrc import InputError
+
+    event = {"date": "2025-03-03", "label": "x", "source": "test", "set": {path: value}}
+    with pytest.raises(InputError, match=rf"timeline\.0\.set\.{path}: \S+ cannot change "
+                                         "during a run"):
+        scenario(base=TINY, timeline=[event])
