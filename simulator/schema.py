@@ -65,7 +65,8 @@ class Delay(Section):
         "lognormal", description="Distribution family; `fixed` always returns `mean`."
     )
     mean: float = Field(..., gt=0, description="Mean delay (days of the field's unit).")
-    cv: float = Field(0.0, ge=0, le=5, description="Coefficient of variation (sd / mean).")
+    cv: float = Field(
+        0.0, ge=0, le=5, description="Coefficient of variation, sd / mean (dimensionless).")
     min: float = Field(0.0, ge=0, description="Floor on every draw (days of the field's unit).")
 
 
@@ -114,7 +115,8 @@ class Gate(Section):
     """China's export licensing gate (DESIGN §2.1)."""
 
     shipment_t: float = Field(5.0, gt=0, description="Largest shipment per licence (t).")
-    reviewers: int = Field(10, gt=0, description="Parallel licence reviewers (servers).")
+    reviewers: int = Field(
+        10, gt=0, description="Parallel licence reviewers: applications reviewed at once (count).")
     review_working_days: Delay = Field(
         default_factory=lambda: Delay(mean=20.0, cv=0.5, min=5.0),
         description="Review time once a reviewer takes the application (working days).",
@@ -200,15 +202,19 @@ class Demand(Section):
     """Magnet demand of a buyer: tonnes per year, or units per year x kg per unit."""
 
     t_per_year: float | None = Field(None, gt=0, description="Mean demand (t/year).")
-    units_per_year: float | None = Field(None, gt=0, description="Units built per year.")
+    units_per_year: float | None = Field(
+        None, gt=0, description="Units built per year (vehicles, MW, systems per year).")
     kg_per_unit: float | None = Field(None, gt=0, description="NdFeB per unit (kg/unit).")
-    cv: float = Field(0.0, ge=0, le=3, description="Daily coefficient of variation.")
+    cv: float = Field(
+        0.0, ge=0, le=3,
+        description="Coefficient of variation of daily demand, sd / mean (dimensionless).")
     dist: Literal["gamma", "normal"] = Field(
         "gamma", description="Daily noise: gamma, or normal truncated at 0."
     )
     trend_per_year: float = Field(0.0, gt=-1, description="Growth of the mean (fraction/year).")
     seasonality: list[float] | None = Field(
-        None, description="12 monthly factors (Jan..Dec) multiplying the mean; mean 1."
+        None,
+        description="12 monthly factors (Jan..Dec, dimensionless) multiplying the mean; mean 1.",
     )
 
     @model_validator(mode="after")
@@ -242,7 +248,7 @@ class Policy(Section):
     kind: Literal["base_stock", "sS", "days_of_cover"] = Field(
         "days_of_cover", description="base_stock (up to S), sS, or days_of_cover."
     )
-    review_period_days: int = Field(7, gt=0, description="Days between reviews.")
+    review_period_days: int = Field(7, gt=0, description="Calendar days between reviews (days).")
     order_up_to_t: float | None = Field(None, ge=0, description="S for base_stock and sS (t).")
     reorder_point_t: float | None = Field(None, ge=0, description="s for sS (t).")
     target_days: float | None = Field(
@@ -268,7 +274,8 @@ class Substitution(Section):
 
     trigger_cover_days: float = Field(..., gt=0, description="Cover that starts it (days).")
     max_share: float = _share("Largest share (0-1) of demand substituted.")
-    lead_days: int = Field(..., gt=0, description="Days to ramp from 0 to max_share.")
+    lead_days: int = Field(
+        ..., gt=0, description="Calendar days to ramp from 0 to max_share (days).")
 
 
 class Buyer(Section):
@@ -399,7 +406,8 @@ class Costs(Section):
     magnet_usd_per_kg: float = Field(
         49.0, ge=0, description="Value of NdFeB magnets held in stock (USD/kg).")
     holding_rate_per_year: float = Field(
-        0.2, ge=0, le=2, description="Holding cost of stock per year as a share of its value.")
+        0.2, ge=0, le=2,
+            description="Holding cost of stock per year as a share of its value (1/year).")
     shortage_usd_per_unit: dict[Sector, float] = Field(
         default_factory=dict,
         description="Cost of one lost unit (vehicle, MW, system) by sector (USD/unit).")
@@ -418,17 +426,17 @@ class Costs(Section):
 class Units(Section):
     """Units are fixed: tonnes, days, USD."""
 
-    mass: Literal["t"] = "t"
-    time: Literal["days"] = "days"
-    money: Literal["USD"] = "USD"
+    mass: Literal["t"] = Field("t", description="Mass unit: tonnes (fixed).")
+    time: Literal["days"] = Field("days", description="Time unit: calendar days (fixed).")
+    money: Literal["USD"] = Field("USD", description="Money unit: US dollars (fixed).")
 
 
 class Scenario(Section):
     """A resolved scenario: what one run simulates."""
 
-    name: str = Field(..., min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][\w.-]*$",
-                      description="Scenario name (letters, digits, `_`, `-`, `.`; names the"
-                      " run directory).")
+    name: str = Field(
+        ..., min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][\w.-]*$",
+        description="Scenario name (letters, digits, `_`, `-`, `.`; names the run directory).")
     description: str = Field("", description="What the scenario represents.")
     horizon: Horizon = Field(..., description="Simulated calendar span.")
     seed: int = Field(0, ge=0, description="Root seed of all random streams.")
