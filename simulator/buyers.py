@@ -6,7 +6,7 @@ All buyers are stepped together as numpy vectors; nothing here is a SimPy proces
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from simulator.plan import BuyerParams, Plan
 from simulator.streams import Streams
@@ -27,23 +27,27 @@ def draw_demand(plan: Plan, streams: Streams) -> np.ndarray:
             q = u[start:end]
             if dist == "gamma":
                 k = 1.0 / cv**2
-                noise[start:end, j] = stats.gamma.ppf(q, k, scale=1.0 / k)
+                noise[start:end, j] = special.gammaincinv(k, q) / k
             else:
-                noise[start:end, j] = np.maximum(1.0 + cv * stats.norm.ppf(q), 0.0)
+                noise[start:end, j] = np.maximum(1.0 + cv * special.ndtri(q), 0.0)
     return plan.demand_mean * noise
 
 
 class Buyers:
     """Inventory state of all buyers (t per buyer)."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, on_hand: np.ndarray | None = None,
+                 on_order: np.ndarray | None = None, backorder: np.ndarray | None = None) -> None:
         n = len(plan.buyers)
-        self.on_hand = plan.initial_stock.copy()
-        self.on_order = np.zeros(n)
-        self.backorder = np.zeros(n)
+        self.on_hand = np.zeros(n) if on_hand is None else on_hand  # updated in place
+        self.on_hand[:] = plan.initial_stock
+        self.on_order = np.zeros(n) if on_order is None else on_order
+        self.backorder = np.zeros(n) if backorder is None else backorder
         self.sub_start = np.full(n, np.inf)  # day substitution began
         self.backorders = np.array([b.shortage == "backorder"
                                     for b in plan.scenario.buyers.values()])
+        self.any_backorders = bool(self.backorders.any())
+        self.substituting = False  # some buyer has started substitution
 
     def substituted(self, day: int, p: BuyerParams) -> np.ndarray:
         """Share (0-1) of demand moved to magnet-free designs on ``day``."""
@@ -53,22 +57,30 @@ class Buyers:
     def trigger_substitution(self, day: int, cover: np.ndarray, p: BuyerParams) -> None:
         """Start substitution where cover (days) fell below the trigger."""
         start = (cover < p.sub_trigger) & ~np.isfinite(self.sub_start) & (p.sub_max > 0.0)
-        self.sub_start[start] = day
+        if np.count_nonzero(start):
+            self.sub_start[start] = day
+            self.substituting = True
 
     def serve(self, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Serve ``demand`` (t per buyer) from stock, oldest backorders first.
 
         Returns (delivered, unmet): unmet is the part of today's demand not served today.
         """
+        if not self.any_backorders:
+            delivered = np.minimum(self.on_hand, demand)
+            self.on_hand -= delivered
+            return delivered, demand - delivered
         owed = self.backorder
         required = demand + owed
         delivered = np.minimum(self.on_hand, required)
         self.on_hand -= delivered
         served_today = np.maximum(delivered - owed, 0.0)
         unmet = demand - served_today
-        self.backorder = np.where(self.backorders, required - delivered, 0.0)
+        self.backorder[:] = np.where(self.backorders, required - delivered, 0.0)
         return delivered, unmet
 
     def position(self) -> np.ndarray:
         """Inventory position (t): on hand + on order - backorders."""
+        if not self.any_backorders:
+            return self.on_hand + self.on_order
         return self.on_hand + self.on_order - self.backorder

@@ -1,204 +1,235 @@
-"""The licensing gate (DESIGN §2.1): applications, the review queue, decisions.
+"""The licensing gate (DESIGN §2.1): filing, the review queue, decisions, re-applications.
 
-Each shipment of at most ``shipment_t`` that needs a licence becomes an application: a
-request for one of ``reviewers`` (a :class:`Desk`, a SimPy resource whose capacity the
-timeline can change). Once a reviewer takes it, it is reviewed for a random number of
-working days (floored at the minimum) and decided when the review ends or when the
-statutory cap, counted in working days from filing, runs out, whichever is first; a single
-sweeper process decides applications still queued when their cap runs out. Applications
-are callbacks on SimPy events rather than processes of their own: that halves the events
-per application (see benchmarks/README.md). Regime and approval odds are read from the
-phase in force at decision time.
+Each shipment of at most ``shipment_t`` that needs a licence becomes an application in a
+FIFO queue for ``reviewers`` parallel reviewers (:mod:`simulator.reviews`). Once a reviewer
+takes it, it is reviewed for a random number of working days (floored at the minimum) and
+decided when the review ends or when the statutory cap, counted in working days from
+filing, runs out, whichever is first; an application still queued when its cap runs out is
+decided then, unreviewed. Regime and approval odds are read from the phase in force at
+decision time, the review time from the phase in force when the review starts.
+
+Everything is done for a day's applications at once: the orders of all buyers are split
+into shipments together, and the queue hands back all decisions of a day in the order they
+were made. Each application draws from its buyer's streams (``covered/<buyer>``,
+``review/<buyer>``, ``approval/<buyer>``) in filing order, so the numbers do not depend on
+how applications are batched.
 """
 
 from __future__ import annotations
 
-import math
-from collections import deque
-from collections.abc import Callable, Generator
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
-import simpy
 
 from simulator.plan import EMBARGO, LICENSING, OPEN, GateParams, Plan
 from simulator.records import Recorder
-from simulator.streams import Streams, Uniforms
+from simulator.reviews import ReviewQueue
+from simulator.streams import BlockUniforms, Streams
 
-Handler = Callable[[int, float, int], None]  # (buyer, tonnes, day)
-
-
-class Desk(simpy.Resource):
-    """Reviewers: a SimPy resource whose capacity can change during the run."""
-
-    def set_capacity(self, capacity: int) -> None:
-        """Change the number of reviewers; waiting applications start if places open up."""
-        self._capacity = capacity
-        self._trigger_put(None)
-
-
-def draw_delay(gen: np.random.Generator, dist: str, mean: float, cv: float, floor: float
-               ) -> float:
-    """One delay (days of the caller's unit) from ``dist`` with ``mean`` and ``cv``."""
-    if dist == "fixed" or cv == 0.0:
-        x = mean
-    elif dist == "gamma":
-        shape = 1.0 / (cv * cv)
-        x = gen.gamma(shape, mean / shape)
-    else:
-        sigma2 = math.log1p(cv * cv)
-        x = gen.lognormal(math.log(mean) - 0.5 * sigma2, math.sqrt(sigma2))
-    return max(x, floor)
+Handler = Callable[[np.ndarray | None, np.ndarray, int], None]
+"""(buyers, tonnes, day): entry i is ``tonnes[i]`` for ``buyers[i]``; buyers None means a
+vector of tonnes per buyer."""
+REST_EPS = 1e-12  # t: a shipment remainder below this is not a shipment
+LANES = ("covered", "review", "approval")  # per-buyer streams, one draw each per shipment
 
 
 class Gate:
     """China's export licensing for one replication."""
 
-    def __init__(self, env: simpy.Environment, plan: Plan, streams: Streams, rec: Recorder,
-                 approve: Handler, deny: Handler, trace: bool = False) -> None:
-        self.env, self.plan, self.rec, self.trace = env, plan, rec, trace
-        self.params: GateParams = plan.phases[0].gate
-        self.end_use = plan.phases[0].buyers.end_use
-        self.desk = Desk(env, capacity=self.params.reviewers)
-        self.approve, self.deny = approve, deny
-        names = plan.buyers
-        self.covered_u = [Uniforms(streams.generator(f"covered/{b}")) for b in names]
-        self.approval_u = [Uniforms(streams.generator(f"approval/{b}")) for b in names]
-        self.review_gen = [streams.generator(f"review/{b}") for b in names]
-        self.pending = np.zeros(len(names))  # awaiting a decision or a re-application (t)
-        self.reapply: dict[int, list[tuple[int, float]]] = {}
-        self.in_review = 0
-        self.waiting: deque[list[Any]] = deque()  # queued: [buyer, t, filed, deadline, request]
-        self.sweeper_idle: simpy.Event | None = None
-        env.process(self._sweep())
-
-    def set_phase(self, params: GateParams, end_use: np.ndarray) -> None:
-        """Switch to the parameters of a new timeline phase."""
-        if params.reviewers != self.params.reviewers:
-            self.desk.set_capacity(params.reviewers)
-        self.params, self.end_use = params, end_use
-
-    def file(self, buyer: int, tonnes: float, day: int) -> None:
-        """File an order from China: split into shipments; each passes, waits or is denied."""
-        p = self.params
-        r, e = self.plan.buyer_region[buyer], self.end_use[buyer]
-        regime = p.regime[r, e]
-        self.rec.applied[day, r] += tonnes
-        if regime == OPEN or p.licence_until[buyer] >= day:
-            self.approve(buyer, tonnes, day)
-            return
-        n_full, rest = divmod(tonnes, p.shipment_t)
-        sizes = [p.shipment_t] * int(n_full) + ([rest] if rest > 1e-12 else [])
-        covered = p.covered[r, e] if regime == LICENSING else 1.0
-        passed = 0.0
-        u = self.covered_u[buyer]
-        for size in sizes:
-            if u() < covered:
-                self.submit(buyer, size, day)
-            else:
-                passed += size
-        if passed:
-            self.approve(buyer, passed, day)
-
-    def submit(self, buyer: int, tonnes: float, day: int) -> None:
-        """Submit one shipment's application (it needs a licence)."""
-        p = self.params
-        r, e = self.plan.buyer_region[buyer], self.end_use[buyer]
-        if p.regime[r, e] == EMBARGO:
-            self._denied(buyer, tonnes, day)
-            return
-        if p.regime[r, e] == OPEN or p.licence_until[buyer] >= day:
-            self.approve(buyer, tonnes, day)
-            return
-        self.pending[buyer] += tonnes
-        now = self.env.now
-        app = [buyer, tonnes, now, self.plan.calendar.add(now, p.cap_working_days), None]
-        req = self.desk.request()
-        app[4] = req
-        if req.triggered:
-            self._start(app)
-            return
-        req.callbacks.append(lambda _ev, a=app: self._start(a))
-        self.waiting.append(app)
-        if self.sweeper_idle is not None and not self.sweeper_idle.triggered:
-            self.sweeper_idle.succeed()
-
-    def _start(self, app: list[Any]) -> None:
-        """A reviewer takes the application: schedule its decision."""
-        buyer, _, _, deadline, _ = app
-        now = self.env.now
-        rv = self.params.review
-        work = draw_delay(self.review_gen[buyer], rv.dist, rv.mean, rv.cv, rv.min)
-        end = min(self.plan.calendar.add(now, work), deadline)
-        self.in_review += 1
-        done = self.env.timeout(end - now)
-        done.callbacks.append(lambda _ev, a=app, t0=now: self._finish(a, t0))
-
-    def _finish(self, app: list[Any], started: float) -> None:
-        self.in_review -= 1
-        self.desk.release(app[4])
-        self._decide(app[0], app[1], app[2], started)
-
-    def _sweep(self) -> Generator[simpy.Event, Any, None]:
-        """Decide queued applications whose statutory cap runs out before a reviewer is free.
-
-        The queue is FIFO and the cap is counted from filing, so deadlines are in queue order
-        and one process watching the head of the queue serves every application.
+    def __init__(self, plan: Plan, streams: Streams, rec: Recorder, approve: Handler,
+                 deny: Handler, trace: bool = False) -> None:
+        """Decisions go to ``approve`` and ``deny``; :attr:`pending` is ``rec``'s
+        ``licence_backlog`` state row.
         """
-        env, waiting = self.env, self.waiting
-        while True:
-            while waiting and waiting[0][4].triggered:  # granted: a reviewer has it
-                waiting.popleft()
-            if not waiting:
-                self.sweeper_idle = env.event()
-                yield self.sweeper_idle
-                continue
-            app = waiting[0]
-            if app[3] > env.now:
-                yield env.timeout(app[3] - env.now)
-                continue
-            waiting.popleft()
-            app[4].cancel()
-            self._decide(app[0], app[1], app[2], math.nan)
+        self.plan, self.rec, self.trace = plan, rec, trace
+        self.calendar, self.region = plan.calendar, plan.buyer_region
+        self.n_buyers, self.n_regions = len(plan.buyers), len(plan.regions)
+        self.approve, self.deny = approve, deny
+        self.draws = BlockUniforms(streams, LANES, plan.buyers)
+        self.queue = ReviewQueue(plan.phases[0].gate.reviewers)
+        self.pending = rec.row("licence_backlog")  # awaiting a decision or re-application (t)
+        self.filed = np.zeros((plan.days, self.n_buyers))  # China orders per [day, buyer] (t)
+        self.holds: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self.next_refile = np.inf  # earliest day with held shipments
+        self.params: GateParams = plan.phases[0].gate
+        self.set_phase(self.params, plan.phases[0].buyers.end_use, 0)
 
-    def _decide(self, buyer: int, tonnes: float, filed: float, started: float) -> None:
-        p = self.params
-        now = self.env.now
-        day = math.ceil(now)
-        r, e = self.plan.buyer_region[buyer], self.end_use[buyer]
-        regime = p.regime[r, e]
-        ok = regime == OPEN or (regime == LICENSING and self.approval_u[buyer]() < p.approval[r, e])
-        self.pending[buyer] -= tonnes
-        rec = self.rec
-        d = min(day, len(rec.decisions) - 1)
-        rec.decisions[d] += 1
-        rec.review_wd_sum[d] += self.plan.calendar.between(filed, now)
-        if self.trace:
-            rec.applications.append((filed, started, now, buyer, bool(ok)))
-        if ok:
-            rec.approved[d, r] += tonnes
-            self.approve(buyer, tonnes, day)
-        else:
-            self._denied(buyer, tonnes, day)
+    def set_phase(self, params: GateParams, end_use: np.ndarray, day: int) -> None:
+        """Switch to the parameters of the phase that starts on ``day``."""
+        if params.reviewers != self.params.reviewers:
+            # the first added reviewer takes a queued application at once, with the review
+            # times in force until then (see ReviewQueue.set_capacity)
+            self.queue.set_capacity(params.reviewers, self.calendar.at_day(day))
+            self.queue.start_until(self.calendar.at_day(day), self.params.review)
+        self.params, self.end_use = params, end_use
+        cell = (self.region, end_use)  # each buyer's [region, end use]
+        self.regime_b = params.regime[cell]
+        self.covered_b = params.covered[cell]
+        self.approval_b = params.approval[cell]
+        self.open_b = self.regime_b == OPEN
+        self.embargo_b = self.regime_b == EMBARGO
+        self.all_licensing = bool((self.regime_b == LICENSING).all())
+        self.licences = bool((params.licence_until >= day).any())
 
-    def _denied(self, buyer: int, tonnes: float, day: int) -> None:
+    def _free(self, day: int) -> np.ndarray:
+        """Buyers whose orders need no licence on ``day``: gate open, or a general licence."""
+        if not self.licences:
+            return self.open_b
+        return self.open_b | (self.params.licence_until >= day)
+
+    def file(self, tonnes: np.ndarray, day: int) -> None:
+        """File the day's orders from China (t per buyer): split into shipments; each passes,
+        waits for a licence or is denied.
+        """
+        self.filed[day] = tonnes
+        free = self._free(day)
+        gated = ~free & (tonnes > 0.0)
+        if not np.count_nonzero(gated):
+            self.approve(None, tonnes, day)
+            return
+        passed = np.where(free, tonnes, 0.0)
+        if not self.all_licensing:
+            denied = gated & self.embargo_b  # every shipment denied at once
+            if np.count_nonzero(denied):
+                self._denied(None, np.where(denied, tonnes, 0.0), day)
+                gated &= ~denied
+        if np.count_nonzero(gated):
+            who, size = self.shipments(gated.nonzero()[0], tonnes)
+            u = self.draws.take(who)
+            needs = u[0] < self.covered_b[who]
+            passed += np.bincount(who[~needs], size[~needs], self.n_buyers)
+            self._queue(who[needs], size[needs], u[1][needs], u[2][needs], day)
+        self.approve(None, passed, day)
+
+    def shipments(self, buyers: np.ndarray, tonnes: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Split the orders (t per buyer) of ``buyers`` into shipments of at most
+        ``shipment_t``: (buyer, t) per shipment, full ones first, buyers in index order.
+        """
+        n_full, rest = np.divmod(tonnes[buyers], self.params.shipment_t)
+        with_rest = rest > REST_EPS
+        count = n_full.astype(np.int64) + with_rest
+        who = buyers.repeat(count)
+        size = np.full(len(who), self.params.shipment_t)
+        size[(np.add.accumulate(count) - 1)[with_rest]] = rest[with_rest]
+        return who, size
+
+    def _queue(self, who: np.ndarray, tonnes: np.ndarray, u_review: np.ndarray,
+               u_approve: np.ndarray, day: int) -> None:
+        """Put applications filed on ``day`` in the review queue."""
+        if not len(who):
+            return
+        self.pending += np.bincount(who, tonnes, self.n_buyers)
+        w = self.calendar.at_day(day)
+        self.queue.file(self.queue.apps.add(who, tonnes, day, w, w + self.params.cap_working_days,
+                                            u_review, u_approve), w)
+
+    def start_reviews(self, day: int) -> None:
+        """Reviewers free at the start of ``day`` (after its filings) take applications."""
+        if len(self.queue.queue):
+            self.queue.start_until(self.calendar.at_day(day), self.params.review)
+
+    def advance(self, day: int) -> None:
+        """Make every decision due by the start of ``day`` (simulation time ``day``), in
+        order, with the parameters in force until then.
+        """
+        q = self.queue
+        if not len(q.queue) and not len(q.review_ids):
+            return
+        until = self.calendar.at_day(day)
+        q.start_until(until, self.params.review)
+        ids = q.decided_until(until)
+        if len(ids):
+            self._decide(ids, day)
+
+    def _decide(self, ids: np.ndarray, day: int) -> None:
+        a, rec = self.queue.apps, self.rec
+        who, tonnes, decided_w = a.buyer[ids], a.tonnes[ids], a.decided_w[ids]
+        ok = a.u_approve[ids] < self.approval_b[who]
+        if not self.all_licensing:
+            regime = self.regime_b[who]
+            ok = (regime == OPEN) | ((regime == LICENSING) & ok)
+        self.pending -= np.bincount(who, tonnes, self.n_buyers)
+        if self.trace or decided_w.min() <= self.calendar.at_day(max(day - 1, 0)):
+            decided = self.calendar.times(decided_w, a.filed[ids])
+            days = np.minimum(np.ceil(decided).astype(np.int64), len(rec.decisions) - 1)
+            if self.trace:
+                started = self.calendar.times(a.start_w[ids], a.filed[ids])
+                rec.applications.extend(zip(a.filed[ids].astype(float).tolist(),
+                                            started.tolist(), decided.tolist(), who.tolist(),
+                                            ok.tolist(), strict=True))
+        else:  # all in (day - 1, day]: the common case
+            days = None
+        waited = decided_w - a.filed_w[ids]
+        for d, sl in _by_day(days, day, len(ids)):
+            rec.decisions[d] += len(waited[sl])
+            rec.review_wd_sum[d] += np.add.reduce(waited[sl])
+            yes = ok[sl]
+            if np.count_nonzero(yes):
+                rec.approved[d] += np.bincount(self.region[who[sl][yes]], tonnes[sl][yes],
+                                               self.n_regions)
+                self.approve(who[sl][yes], tonnes[sl][yes], d)
+            if np.count_nonzero(yes) < len(yes):
+                self._denied(who[sl][~yes], tonnes[sl][~yes], d)
+
+    def _denied(self, who: np.ndarray | None, tonnes: np.ndarray, day: int) -> None:
         d = min(day, len(self.rec.denied) - 1)
-        self.rec.denied[d, self.plan.buyer_region[buyer]] += tonnes
-        self.deny(buyer, tonnes, day)
+        self.rec.denied[d] += np.bincount(self.region if who is None else self.region[who],
+                                          tonnes, self.n_regions)
+        self.deny(who, tonnes, day)
 
-    def hold(self, buyer: int, tonnes: float, day: int) -> None:
-        """Keep a denied shipment awaiting re-application on ``day``."""
-        self.pending[buyer] += tonnes
-        self.reapply.setdefault(day, []).append((buyer, tonnes))
+    def hold(self, who: np.ndarray, tonnes: np.ndarray, day: int) -> None:
+        """Keep denied shipments awaiting re-application on ``day``."""
+        self.pending += np.bincount(who, tonnes, self.n_buyers)
+        self.holds.setdefault(day, []).append((who, tonnes))
+        self.next_refile = min(self.next_refile, day)
 
     def refile(self, day: int) -> None:
-        """File again the shipments whose re-application falls on ``day``."""
-        for due in [d for d in self.reapply if d <= day]:
-            for buyer, tonnes in self.reapply.pop(due):
-                self.pending[buyer] -= tonnes
-                self.submit(buyer, tonnes, day)
+        """File again, as one application each, the shipments held for ``day`` (or before),
+        buyer by buyer.
+        """
+        if self.next_refile > day:
+            return
+        due = sorted(d for d in self.holds if d <= day)
+        parts = [x for d in due for x in self.holds.pop(d)]
+        self.next_refile = min(self.holds, default=np.inf)
+        who = np.concatenate([w for w, _ in parts])
+        tonnes = np.concatenate([t for _, t in parts])
+        order = np.argsort(who, kind="stable")
+        who, tonnes = who[order], tonnes[order]
+        self.pending -= np.bincount(who, tonnes, self.n_buyers)
+        if not self.all_licensing:
+            denied = self.embargo_b[who]
+            if np.count_nonzero(denied):
+                self._denied(who[denied], tonnes[denied], day)
+            passes = ~denied & self._free(day)[who]
+            if passes.any():
+                self.approve(who[passes], tonnes[passes], day)
+            who, tonnes = who[~denied & ~passes], tonnes[~denied & ~passes]
+        elif self.licences:
+            passes = self._free(day)[who]
+            if passes.any():
+                self.approve(who[passes], tonnes[passes], day)
+            who, tonnes = who[~passes], tonnes[~passes]
+        if len(who):
+            u = self.draws.take(who)
+            self._queue(who, tonnes, u[1], u[2], day)
 
     @property
     def queue_length(self) -> int:
         """Applications waiting for a reviewer."""
-        return len(self.desk.queue)
+        return self.queue.waiting
+
+    @property
+    def in_review(self) -> int:
+        """Applications being reviewed."""
+        return self.queue.in_review
+
+
+def _by_day(days: np.ndarray | None, day: int, n: int) -> list[tuple[int, slice]]:
+    """(day, slice) for each run of equal ``days`` (all ``day`` when ``days`` is None)."""
+    if days is None or days[0] == days[-1]:
+        return [(day if days is None else int(days[0]), slice(0, n))]
+    cut = np.flatnonzero(np.diff(days)) + 1
+    edges = [0, *cut.tolist(), n]
+    return [(int(days[lo]), slice(lo, hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]

@@ -25,6 +25,7 @@ interval of *L + 1* days (review period 1).
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,13 +34,13 @@ import simpy
 from simulator.buyers import Buyers, draw_demand
 from simulator.disruptions import draw_disruptions
 from simulator.licensing import Gate
-from simulator.plan import LOSE, REAPPLY, RESOURCE, Plan
-from simulator.policies import order_quantity, order_up_to_level
+from simulator.plan import LOSE, REAPPLY, RESOURCE, BuyerParams, Phase, Plan
+from simulator.policies import Rules
 from simulator.records import Recorder, Records
 from simulator.streams import Streams
 from simulator.supply import ChinaDispatch, Pipeline, Stockpiles, Suppliers, transit_days
 
-LATE = 2  # below simpy's NORMAL (1): the daily step follows same-instant decisions
+LATE = 2  # below simpy's NORMAL (1): the daily step follows same-instant events
 
 
 class DayTick(simpy.events.Event):
@@ -49,6 +50,25 @@ class DayTick(simpy.events.Event):
         super().__init__(env)
         self._ok, self._value = True, None
         env.schedule(self, LATE, delay)
+
+
+@dataclass(frozen=True)
+class Denials:
+    """What buyers do with denied tonnes in one phase: masks per buyer, None when unused."""
+
+    reapply: np.ndarray | None  # bool per buyer
+    resource: dict[int, np.ndarray] | None  # supplier -> its buyers (1.0) per buyer
+    lose: np.ndarray | None  # 1.0 for buyers that give denied tonnes up
+
+    @classmethod
+    def of(cls, p: BuyerParams) -> Denials:
+        """The masks of ``p.on_denial``."""
+        again, moved, lose = (p.on_denial == REAPPLY), (p.on_denial == RESOURCE), (
+            p.on_denial == LOSE)
+        to = {int(s): (moved & (p.resource_to == s)).astype(float)
+              for s in np.unique(p.resource_to[moved])}
+        return cls(again if again.any() else None, to or None,
+                   lose.astype(float) if lose.any() else None)
 
 
 class Replication:
@@ -63,13 +83,16 @@ class Replication:
         self.rec = Recorder(plan.days, n_b, len(plan.regions), len(plan.stockpiles),
                             len(plan.suppliers), len(plan.disruptions))
         self.demand = draw_demand(plan, streams)
-        self.buyers = Buyers(plan)
+        row = self.rec.row  # state vectors live in the recorder's state array
+        self.buyers = Buyers(plan, row("inventory"), row("on_order"), row("backorder"))
         lead = transit_days(plan, streams)
-        self.pipeline = Pipeline(plan.days, n_b, self._spill(int(lead.max())))
-        self.china = ChinaDispatch(plan, lead, self.pipeline)
+        self.pipeline = Pipeline(plan.days, n_b, self._spill(int(lead.max())),
+                                 row("in_transit"))
+        self.china = ChinaDispatch(plan, lead, self.pipeline, row("awaiting_dispatch"))
         self.suppliers = Suppliers(plan, self.pipeline)
         self.stockpiles = Stockpiles(plan, self.pipeline)
-        self.gate = Gate(self.env, plan, streams, self.rec, self._approved, self._denied, trace)
+        self.gray_usd_per_t = 1000.0 * plan.scenario.gray_channel.premium_usd_per_kg
+        self.gate = Gate(plan, streams, self.rec, self._approved, self._denied, trace)
         self.disrupted = draw_disruptions(plan, streams)
         self.rec.disrupted[:] = self.disrupted
         self.changes = np.zeros(plan.days, dtype=bool)  # days on which the phase may change
@@ -77,8 +100,7 @@ class Replication:
         self.changes[1:] |= (self.disrupted[1:] != self.disrupted[:-1]).any(axis=1)
         self.changes[0] |= self.disrupted[0].any()
         self.phase_key: tuple[int, tuple[str, ...]] = (0, ())
-        self.phase = plan.phases[0]
-        self.today = 0
+        self._set_phase(plan.phases[0], 0)
 
     def _spill(self, transit: int) -> int:
         """Days past the horizon that the pipeline must hold."""
@@ -93,6 +115,7 @@ class Replication:
         """Simulate the whole horizon."""
         self.env.process(self._days())
         self.env.run(until=self.plan.days)
+        self._finish_records()
         return self.rec.freeze(self.replication)
 
     def _days(self) -> Generator[simpy.Event, Any, None]:
@@ -100,27 +123,45 @@ class Replication:
             self.step(day)
             yield DayTick(self.env, 1)
 
-    def _approved(self, buyer: int, tonnes: float, day: int) -> None:
-        self.china.add(buyer, tonnes)
+    def _approved(self, buyers: np.ndarray | None, tonnes: np.ndarray, day: int) -> None:
+        if buyers is None:
+            self.china.line.add_all(tonnes)
+        else:
+            self.china.add(buyers, tonnes)
 
-    def _denied(self, buyer: int, tonnes: float, day: int) -> None:
-        g, b = self.phase.gate, self.phase.buyers
-        leak = tonnes * g.leak_share
-        if leak > 0.0:
-            self.pipeline.ship_one(buyer, day + g.gray_delay_days, leak, gray=True)
-            self.rec.premium_usd[min(day, self.plan.days - 1), buyer] += (
-                leak * 1000.0 * self.plan.scenario.gray_channel.premium_usd_per_kg)
-        rest = tonnes - leak
-        if rest <= 0.0:
-            return
-        action = b.on_denial[buyer]
-        if action == REAPPLY:
-            self.gate.hold(buyer, rest, day + g.reapply_after_days)
-        elif action == RESOURCE:
-            self.suppliers.order(int(b.resource_to[buyer]), buyer, rest)
-        elif action == LOSE:
-            self.buyers.on_order[buyer] -= rest
-            self.rec.lost_denied[min(day, self.plan.days - 1), buyer] += rest
+    def _denied(self, buyers: np.ndarray | None, tonnes: np.ndarray, day: int) -> None:
+        """Denied shipments (``buyers`` None: a vector of tonnes per buyer): a share leaks
+        through the gray channel, the rest is re-applied for, re-sourced or lost.
+        """
+        g, act, n = self.phase.gate, self.actions, len(self.plan.buyers)
+        last = min(day, self.plan.days - 1)
+        full = tonnes if buyers is None else np.bincount(buyers, tonnes, n)
+        keep = 1.0 - g.leak_share
+        if g.leak_share > 0.0:
+            leak = full * g.leak_share
+            self.pipeline.ship_gray(day + g.gray_delay_days, leak)
+            self.rec.premium_usd[last] += leak * self.gray_usd_per_t
+            if keep <= 0.0:
+                return
+        if act.reapply is not None:
+            who, size = (buyers, tonnes) if buyers is not None else self.gate.shipments(
+                (act.reapply & (full > 0.0)).nonzero()[0], full)
+            again = act.reapply[who]
+            if np.count_nonzero(again):
+                self.gate.hold(who[again], size[again] * keep, day + g.reapply_after_days)
+        if act.resource is not None:
+            for s, mask in act.resource.items():
+                self.suppliers.order_dense(s, full * (keep * mask))
+        if act.lose is not None:
+            gone = full * (keep * act.lose)
+            self.buyers.on_order -= gone
+            self.rec.lost_denied[last] += gone
+
+    def _set_phase(self, phase: Phase, day: int) -> None:
+        self.phase, self.rules = phase, Rules.of(phase.buyers)
+        self.actions = Denials.of(phase.buyers)
+        self.gate.set_phase(phase.gate, phase.buyers.end_use, day)
+        self.substitution = bool(phase.buyers.sub_max.any())
 
     def _update_phase(self, day: int) -> None:
         """Step 1: the timeline phase and the disruptions in force on ``day``."""
@@ -131,69 +172,70 @@ class Replication:
         active = tuple(n for n, on in zip(self.plan.disruptions, row, strict=True) if on)
         if (index, active) != self.phase_key:
             self.phase_key = (index, active)
-            self.phase = self.plan.phase(index, active)
-            self.gate.set_phase(self.phase.gate, self.phase.buyers.end_use)
+            self._set_phase(self.plan.phase(index, active), day)
 
     def step(self, day: int) -> None:
         """The daily step (see the module docstring for the order)."""
         plan, rec, buyers = self.plan, self.rec, self.buyers
-        self.today = day
+        self.gate.advance(day)  # decisions made since the last step, in time order
         if self.changes[day]:
             self._update_phase(day)
         g, bp = self.phase.gate, self.phase.buyers
         self.gate.refile(day)
-        out = self.china.dispatch(day, g.capacity_t_per_day, g.allocation, g.rank)
+        self.china.dispatch(day, g.capacity_t_per_day, g.allocation, g.rank)
         shipped, premium = self.suppliers.ship(day)
-        got, gray, released = self.pipeline.receive(day)
-        buyers.on_hand += got + released
+        got = self.pipeline.receive(day)
+        released = self.pipeline.released[day]
+        buyers.on_hand += got
         buyers.on_order -= got
-        self.stockpiles.arrived(released)
-        share = buyers.substituted(day, bp)
-        forecast = plan.demand_mean[day] * (1.0 - share)
+        if len(plan.stockpiles):
+            buyers.on_hand += released
+            self.stockpiles.arrived(released)
+        forecast = plan.demand_mean[day]
+        demand = self.demand[day]
+        if buyers.substituting:
+            share = buyers.substituted(day, bp)
+            forecast, demand = forecast * (1.0 - share), demand * (1.0 - share)
+            rec.substituted_share[day] = share
         if len(plan.stockpiles):
             self.stockpiles.release(day, self.phase.stockpiles, buyers.on_hand, forecast)
-        demand = self.demand[day] * (1.0 - share)
+            rec.stockpile[day] = self.stockpiles.level
         delivered, unmet = buyers.serve(demand)
-        buyers.trigger_substitution(day, buyers.on_hand / forecast, bp)
-        ordered = self._review(day, forecast)
-        rec.inventory[day] = buyers.on_hand
+        if self.substitution:
+            buyers.trigger_substitution(day, buyers.on_hand / forecast, bp)
+        rec.ordered[day] = self._review(day, forecast)
+        self.gate.start_reviews(day)
+        rec.log_state(day)  # on hand, on order, backorders, licence backlog, ...
         rec.demand[day] = demand
         rec.delivered[day] = delivered
         rec.unmet[day] = unmet
-        rec.backorder[day] = buyers.backorder
-        rec.received[day] = got
-        rec.received_gray[day] = gray
-        rec.released[day] = self.pipeline.released[day]
-        rec.ordered[day] = ordered
-        rec.on_order[day] = buyers.on_order
-        rec.licence_backlog[day] = self.gate.pending
-        rec.awaiting_dispatch[day] = self.china.line.waiting
-        rec.in_transit[day] = self.pipeline.in_transit
-        rec.supplier_backlog[day] = self.suppliers.backlog()
-        rec.premium_usd[day] += premium
-        rec.substituted_share[day] = share
-        rec.dispatched[day] = np.bincount(plan.buyer_region, out, len(plan.regions))
-        rec.stockpile[day] = self.stockpiles.level
-        rec.supplier_shipped[day] = shipped
+        if len(plan.suppliers):
+            rec.supplier_backlog[day] = self.suppliers.backlog()
+            rec.premium_usd[day] += premium
+            rec.supplier_shipped[day] = shipped
         rec.queue_applications[day] = self.gate.queue_length
         rec.in_review_applications[day] = self.gate.in_review
 
     def _review(self, day: int, forecast: np.ndarray) -> np.ndarray:
         """Policy review: order on review days; returns tonnes ordered per buyer."""
-        bp, buyers = self.phase.buyers, self.buyers
-        due = day % bp.period == 0
-        if not due.any():
-            return np.zeros(len(due))
-        level = order_up_to_level(bp.kind, bp.order_up_to, bp.target_days, forecast)
-        qty = order_quantity(bp.kind, buyers.position(), level, bp.reorder_point) * due
+        rules, buyers = self.rules, self.buyers
+        qty = rules.quantity(day, buyers.position(), forecast)
         buyers.on_order += qty
-        china = qty * bp.china_share
-        for b in np.flatnonzero(china > 0.0):
-            self.gate.file(int(b), float(china[b]), day)
-        if bp.supplier_share.size:
-            for b, s in zip(*np.nonzero(qty[:, None] * bp.supplier_share > 0.0), strict=True):
-                self.suppliers.order(int(s), int(b), float(qty[b] * bp.supplier_share[b, s]))
+        bp = rules.params
+        self.gate.file(qty if rules.china_only else qty * bp.china_share, day)
+        if not rules.china_only and bp.supplier_share.size:
+            self.suppliers.order_all(qty[:, None] * bp.supplier_share)
         return qty
+
+    def _finish_records(self) -> None:
+        """Fill the records that are final only once the run is over."""
+        plan, rec, n = self.plan, self.rec, self.plan.days
+        rec.received[:] = self.pipeline.ordered[:n]
+        rec.received_gray[:] = self.pipeline.gray[:n]
+        rec.released[:] = self.pipeline.released[:n]
+        onehot = plan.buyer_region[:, None] == np.arange(len(plan.regions))[None, :]
+        rec.dispatched[:n] = self.china.sent @ onehot
+        rec.applied[:n] = self.gate.filed @ onehot
 
 
 def simulate(plan: Plan, replication: int = 0, seed: int | None = None, trace: bool = False

@@ -30,6 +30,10 @@ BUYER_FIELDS = (
     "premium_usd",  # premium paid over China on tonnes shipped that day (USD)
     "substituted_share",  # share (0-1) of demand moved to magnet-free designs
 )
+STATE_FIELDS = ("inventory", "on_order", "backorder", "licence_backlog", "awaiting_dispatch",
+                "in_transit")
+"""Buyer fields that are end-of-day state vectors: the model keeps them as the rows of one
+[field, buyer] array (:attr:`Recorder.state`) and logs it in one copy per day."""
 REGION_FIELDS = ("applied", "approved", "denied", "dispatched")  # t per region per day
 GATE_FIELDS = ("queue_applications", "in_review_applications", "decisions", "review_wd_sum")
 
@@ -82,7 +86,10 @@ class Recorder:
                  suppliers: int, disruptions: int = 0) -> None:
         self.days = days
         for name in BUYER_FIELDS:
-            setattr(self, name, np.zeros((days, buyers)))
+            if name not in STATE_FIELDS:
+                setattr(self, name, np.zeros((days, buyers)))
+        self.state = np.zeros((len(STATE_FIELDS), buyers))  # today's state vectors, by row
+        self.state_log = np.zeros((days, len(STATE_FIELDS), buyers))
         for name in REGION_FIELDS:
             setattr(self, name, np.zeros((days + 1, regions)))  # +1: decisions after the end
         for name in GATE_FIELDS:
@@ -92,10 +99,20 @@ class Recorder:
         self.disrupted = np.zeros((days, disruptions))
         self.applications: list[tuple[float, float, float, int, bool]] = []
 
+    def row(self, name: str) -> np.ndarray:
+        """The state vector ``name`` (a view into :attr:`state`, t per buyer)."""
+        return self.state[STATE_FIELDS.index(name)]
+
+    def log_state(self, day: int) -> None:
+        """Record today's state vectors."""
+        self.state_log[day] = self.state
+
     def freeze(self, replication: int) -> Records:
         """Trim the spill-over slots and return the immutable records."""
         arrays = {f.name: getattr(self, f.name) for f in fields(Records)
-                  if f.name not in ("replication", "applications")}
+                  if f.name not in ("replication", "applications") + STATE_FIELDS}
+        for k, name in enumerate(STATE_FIELDS):
+            arrays[name] = np.ascontiguousarray(self.state_log[:, k])
         n = self.days
         return Records(replication=replication, applications=tuple(self.applications),
                        **{k: v[:n] for k, v in arrays.items()})

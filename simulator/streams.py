@@ -30,20 +30,52 @@ class Streams:
         return np.random.Generator(np.random.PCG64(seq))
 
 
-class Uniforms:
-    """Uniform(0, 1) draws from a named stream, pre-drawn in blocks to keep calls cheap."""
+class BlockUniforms:
+    """Uniform(0, 1) draws from named streams ``<lane>/<entity>``, one stream per lane
+    (purpose) and entity, taken for many entities at once and for every lane together.
 
-    __slots__ = ("_gen", "_block", "_buf", "_i")
+    Each stream is drawn in blocks and consumed strictly in order, so the numbers an entity
+    gets depend only on how many it has taken before, never on how its draws were batched
+    with other entities' (a PCG64 stream of doubles is the same in one call or many).
+    Generators are created on an entity's first draw.
+    """
 
-    def __init__(self, gen: np.random.Generator, block: int = 256) -> None:
-        self._gen, self._block = gen, block
-        self._buf: list[float] = []
-        self._i = 0
+    def __init__(self, streams: Streams, lanes: tuple[str, ...], names: tuple[str, ...],
+                 block: int = 256) -> None:
+        self._streams, self._lanes, self._names = streams, lanes, names
+        self._gens: list[list[np.random.Generator] | None] = [None] * len(names)
+        self._buf = np.empty((len(lanes), len(names), block))
+        self._ptr = np.full(len(names), block)  # next unused column per entity
+        self._block = block
 
-    def __call__(self) -> float:
-        """The next uniform draw."""
-        if self._i >= len(self._buf):
-            self._buf = self._gen.random(self._block).tolist()
-            self._i = 0
-        self._i += 1
-        return self._buf[self._i - 1]
+    def take(self, who: np.ndarray) -> np.ndarray:
+        """Draws [lane, i] for entity ``who[i]``; ``who`` must be sorted (non-decreasing)."""
+        counts = np.bincount(who, minlength=len(self._names))
+        short = self._ptr + counts > self._block
+        if np.count_nonzero(short):
+            self._refill(short.nonzero()[0], int(counts.max()))
+        cols = self._ptr[who] + (np.arange(len(who)) - who.searchsorted(who))
+        self._ptr += counts
+        return self._buf[:, who, cols]
+
+    def _refill(self, rows: np.ndarray, need: int) -> None:
+        """Move the unused draws of ``rows`` to the front and fill up with new draws."""
+        if need > self._block:
+            self._widen(max(need, 2 * self._block))
+        for b in rows.tolist():
+            p = int(self._ptr[b])
+            left = self._block - p
+            self._buf[:, b, :left] = self._buf[:, b, p:]
+            gens = self._gens[b]
+            if gens is None:
+                gens = self._gens[b] = [self._streams.generator(f"{lane}/{self._names[b]}")
+                                        for lane in self._lanes]
+            for k, gen in enumerate(gens):
+                self._buf[k, b, left:] = gen.random(self._block - left)
+            self._ptr[b] = 0
+
+    def _widen(self, block: int) -> None:
+        """Grow the buffer to ``block`` columns, keeping unused draws (at the end of rows)."""
+        buf = np.empty((len(self._lanes), len(self._names), block))
+        buf[:, :, block - self._block:] = self._buf
+        self._buf, self._ptr, self._block = buf, self._ptr + (block - self._block), block

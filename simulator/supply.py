@@ -6,7 +6,7 @@ All steps here run once per day inside the daily step and work on vectors over b
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from simulator.allocation import WaitingLine, by_priority, in_order, pro_rata
 from simulator.plan import Plan, StockpileParams
@@ -16,11 +16,12 @@ from simulator.streams import Streams
 class Pipeline:
     """Tonnes on their way to buyers, by arrival day: ordered goods and stockpile releases."""
 
-    def __init__(self, days: int, buyers: int, spill: int) -> None:
+    def __init__(self, days: int, buyers: int, spill: int,
+                 in_transit: np.ndarray | None = None) -> None:
         self.ordered = np.zeros((days + spill, buyers))
         self.gray = np.zeros((days + spill, buyers))
         self.released = np.zeros((days + spill, buyers))
-        self.in_transit = np.zeros(buyers)
+        self.in_transit = np.zeros(buyers) if in_transit is None else in_transit  # in place
         self.idx = np.arange(buyers)
         self.open_from = 0  # first day whose arrivals have not been received yet
 
@@ -29,20 +30,31 @@ class Pipeline:
         self.ordered[np.maximum(arrive, self.open_from), self.idx] += tonnes
         self.in_transit += tonnes
 
-    def ship_one(self, buyer: int, arrive: int, tonnes: float, gray: bool = False) -> None:
-        """Send one buyer's tonnes (gray-channel tonnes are also counted apart)."""
-        arrive = max(arrive, self.open_from)
-        self.ordered[arrive, buyer] += tonnes
-        if gray:
-            self.gray[arrive, buyer] += tonnes
-        self.in_transit[buyer] += tonnes
+    def ship_rows(self, arrive: np.ndarray, tonnes: np.ndarray) -> None:
+        """Send ``tonnes[k]`` (t per buyer) to arrive on day ``arrive[k]``, for every k."""
+        np.add.at(self.ordered, np.maximum(arrive, self.open_from), tonnes)
+        self.in_transit += tonnes.sum(0)
 
-    def receive(self, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """What arrives on ``day``: (ordered, of which gray, stockpile releases), t per buyer."""
+    def ship_day(self, arrive: int, tonnes: np.ndarray) -> None:
+        """Send ``tonnes`` per buyer to arrive on day ``arrive``."""
+        self.ordered[max(arrive, self.open_from)] += tonnes
+        self.in_transit += tonnes
+
+    def ship_gray(self, arrive: int, tonnes: np.ndarray) -> None:
+        """Send gray-channel tonnes per buyer (also counted apart) to arrive on ``arrive``."""
+        arrive = max(arrive, self.open_from)
+        self.ordered[arrive] += tonnes
+        self.gray[arrive] += tonnes
+        self.in_transit += tonnes
+
+    def receive(self, day: int) -> np.ndarray:
+        """What arrives on ``day`` (ordered goods, t per buyer); rows of ``gray`` and
+        ``released`` for the day are final once it is received.
+        """
         got = self.ordered[day]
         self.in_transit -= got
         self.open_from = day + 1
-        return got, self.gray[day], self.released[day]
+        return got
 
 
 def transit_days(plan: Plan, streams: Streams) -> np.ndarray:
@@ -56,10 +68,10 @@ def transit_days(plan: Plan, streams: Streams) -> np.ndarray:
                 x = np.full(end - start, d.mean)
             elif d.dist == "gamma":
                 shape = 1.0 / d.cv**2
-                x = stats.gamma.ppf(q, shape, scale=d.mean / shape)
+                x = special.gammaincinv(shape, q) * (d.mean / shape)
             else:
                 s2 = np.log1p(d.cv**2)
-                x = np.exp(np.log(d.mean) - 0.5 * s2 + np.sqrt(s2) * stats.norm.ppf(q))
+                x = np.exp(np.log(d.mean) - 0.5 * s2 + np.sqrt(s2) * special.ndtri(q))
             out[start:end, r] = np.rint(np.maximum(x, d.min))
     return out
 
@@ -67,22 +79,24 @@ def transit_days(plan: Plan, streams: Streams) -> np.ndarray:
 class ChinaDispatch:
     """Approved (or unlicensed) tonnes waiting for China's export capacity, then transit."""
 
-    def __init__(self, plan: Plan, lead: np.ndarray, pipeline: Pipeline) -> None:
-        self.plan, self.pipeline, self.lead = plan, pipeline, lead
-        self.line = WaitingLine(len(plan.buyers))
+    def __init__(self, plan: Plan, lead: np.ndarray, pipeline: Pipeline,
+                 waiting: np.ndarray | None = None) -> None:
+        self.pipeline = pipeline
+        self.lead = lead[:, plan.buyer_region]  # transit days per [day, buyer]
+        self.line = WaitingLine(len(plan.buyers), waiting)
+        self.sent = np.zeros((plan.days, len(plan.buyers)))  # dispatched per [day, buyer] (t)
 
-    def add(self, buyer: int, tonnes: float) -> None:
-        """Queue tonnes for dispatch."""
-        self.line.add(buyer, tonnes)
+    def add(self, buyers: np.ndarray, tonnes: np.ndarray) -> None:
+        """Queue tonnes for dispatch (entries in the order given)."""
+        self.line.add_batch(buyers, tonnes)
 
-    def dispatch(self, day: int, capacity: float, rule: str, rank: np.ndarray
-                 ) -> np.ndarray:
-        """Dispatch up to ``capacity`` tonnes today; returns tonnes per buyer."""
+    def dispatch(self, day: int, capacity: float, rule: str, rank: np.ndarray) -> None:
+        """Dispatch up to ``capacity`` tonnes today (recorded in :attr:`sent`)."""
+        if not self.line.chunks:
+            return
         out = self.line.take(capacity, rule, rank)
-        if out.any():
-            arrive = day + self.lead[day, self.plan.buyer_region]
-            self.pipeline.ship(arrive, out)
-        return out
+        self.sent[day] = out
+        self.pipeline.ship(day + self.lead[day], out)
 
 
 class Suppliers:
@@ -90,30 +104,56 @@ class Suppliers:
 
     def __init__(self, plan: Plan, pipeline: Pipeline) -> None:
         self.plan, self.pipeline = plan, pipeline
-        self.lines = [WaitingLine(len(plan.buyers)) for _ in plan.suppliers]
+        n_s, n_b = len(plan.suppliers), len(plan.buyers)
+        self.waiting = np.zeros((n_s, n_b))  # t per [supplier, buyer]; rows shared by lines
+        self.lines = [WaitingLine(n_b, self.waiting[s]) for s in range(n_s)]
+        self.usd_per_t = 1000.0 * plan.premium
+        self.one_lead = (plan.supplier_lead == plan.supplier_lead[:, :1]).all(1)  # per day
+        self.none = (np.zeros(n_s), np.zeros(n_b))
+        self.busy = False  # some order may be waiting
 
-    def order(self, supplier: int, buyer: int, tonnes: float) -> None:
-        """Place an order for ``tonnes`` (t) with a supplier."""
-        self.lines[supplier].add(buyer, tonnes)
+    def order(self, supplier: int, buyers: np.ndarray, tonnes: np.ndarray) -> None:
+        """Place orders for ``tonnes`` (t) for ``buyers`` with one supplier."""
+        self.lines[supplier].add_batch(buyers, tonnes)
+        self.busy = True
+
+    def order_dense(self, supplier: int, tonnes: np.ndarray) -> None:
+        """Place orders with one supplier, t per buyer (in buyer order)."""
+        if np.count_nonzero(tonnes):
+            self.lines[supplier].add_all(tonnes)
+            self.busy = True
+
+    def order_all(self, tonnes: np.ndarray) -> None:
+        """Place a day's orders, t per [buyer, supplier]."""
+        for s in tonnes.any(0).nonzero()[0].tolist():
+            self.lines[s].add_all(tonnes[:, s])
+            self.busy = True
 
     def backlog(self) -> np.ndarray:
         """Tonnes waiting at all suppliers, per buyer."""
-        return sum((ln.waiting for ln in self.lines), np.zeros(len(self.plan.buyers)))
+        return self.waiting.sum(0)
 
     def ship(self, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Ship today's output; returns (tonnes per supplier, premium USD per buyer)."""
-        plan = self.plan
-        shipped = np.zeros(len(self.lines))
-        premium = np.zeros(len(plan.buyers))
+        if not self.busy:
+            return self.none
+        plan, waiting = self.plan, self.waiting
+        cap = plan.supplier_cap[day]
+        short = waiting.sum(1) > cap
+        out = waiting.copy()
         for s, line in enumerate(self.lines):
-            if not line.entries:
-                continue
-            out = line.take(plan.supplier_cap[day, s], plan.supplier_rule[s])
-            shipped[s] = out.sum()
-            premium += out * (1000.0 * plan.premium[s])
-            arrive = np.full(len(out), day + plan.supplier_lead[day, s])
-            self.pipeline.ship(arrive, out)
-        return shipped, premium
+            if short[s]:  # the allocation rule splits the capacity (updates waiting[s])
+                out[s] = line.take(cap[s], plan.supplier_rule[s])
+            else:
+                line.chunks.clear()
+        waiting[~short] = 0.0
+        self.busy = bool(np.count_nonzero(short))
+        lead = plan.supplier_lead[day]
+        if self.one_lead[day]:
+            self.pipeline.ship_day(day + int(lead[0]), out.sum(0))
+        else:
+            self.pipeline.ship_rows(day + lead, out)
+        return out.sum(1), self.usd_per_t @ out
 
 
 class Stockpiles:
@@ -123,10 +163,14 @@ class Stockpiles:
         self.level = plan.stockpile_t.copy()
         self.pipeline = pipeline
         self.on_way = np.zeros(len(plan.buyers))
+        self._for: StockpileParams | None = None  # phase that _high was computed for
+        self._high = np.zeros(len(plan.buyers))
 
     def release(self, day: int, p: StockpileParams, on_hand: np.ndarray, forecast: np.ndarray
                 ) -> None:
         """Top eligible buyers up to their trigger cover, within each stockpile's limits."""
+        if not np.count_nonzero(on_hand + self.on_way < self._trigger(p) * forecast):
+            return  # nobody below a trigger (releases only shrink the gaps)
         for k in range(len(self.level)):
             if self.level[k] <= 0.0:
                 continue
@@ -140,12 +184,22 @@ class Stockpiles:
                     by_priority(can, need, p.rank[k]) if rule == "priority" else
                     in_order(can, need))
             self.level[k] -= give.sum()
+            if self.level[k] <= 0.0:
+                self._for = None
             if p.lead_days[k] == 0:
                 on_hand += give  # usable today, before demand
                 self.pipeline.released[day] += give
                 continue
             self.pipeline.released[day + p.lead_days[k]] += give
             self.on_way += give
+
+    def _trigger(self, p: StockpileParams) -> np.ndarray:
+        """Highest trigger cover (days) per buyer over the stockpiles that hold stock."""
+        if p is not self._for:  # new phase, or a stockpile ran empty
+            live = p.eligible & (self.level > 0.0)[:, None]
+            self._for, self._high = p, np.where(live, p.trigger_days[:, None], 0.0).max(
+                0, initial=0.0)
+        return self._high
 
     def arrived(self, released: np.ndarray) -> None:
         """Account for releases that arrived today."""

@@ -45,3 +45,18 @@ class WorkCalendar:
     def between(self, t0: float, t1: float) -> float:
         """Working days from ``t0`` to ``t1``."""
         return self.clock(t1) - self.clock(t0)
+
+    def at_day(self, day: int) -> float:
+        """Working clock (working days since day 0) at the start of calendar day ``day``."""
+        return self._cum[day]
+
+    def times(self, w: np.ndarray, lower: np.ndarray | float) -> np.ndarray:
+        """Earliest simulation times (days), not before ``lower``, at which the working clock
+        reads ``w`` (working days since day 0): the inverse of :meth:`clock`, vectorised.
+
+        ``add(t, x) == times(clock(t) + x, t)``; a time that ends a working day maps to the
+        start of the next calendar day, so decisions fall on working days.
+        """
+        d = np.searchsorted(self.cum, w, side="left") - 1  # cum[d] < w <= cum[d] + work[d]
+        t = np.where(d >= 0, d + (w - self.cum[np.maximum(d, 0)]), 0.0)
+        return np.maximum(t, lower)
