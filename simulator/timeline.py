@@ -44,13 +44,29 @@ class State:
     labels: tuple[str, ...]
 
 
+def _fixed_field(parts: list[str], value: Any) -> str | None:
+    """The field of :data:`FIXED` that setting ``parts`` to ``value`` would change, if any.
+
+    Fixed fields sit right below an entity (``buyers.<name>.<field>``) or, for the gray
+    channel, below the section; a dict value set above that depth is searched too.
+    """
+    fixed = FIXED.get(parts[0], set())
+    depth = 1 if parts[0] == "gray_channel" else 2
+    if len(parts) > depth:
+        return parts[depth] if parts[depth] in fixed else None
+    if not isinstance(value, dict):
+        return None
+    return next((f for k, v in value.items() if (f := _fixed_field([*parts, k], v))), None)
+
+
 def _apply(doc: dict[str, Any], index: int, sets: dict[str, Any]) -> dict[str, Any]:
     for path, value in sets.items():
         parts = paths.split(path)
         if parts[0] not in SETTABLE:
             raise TimelineError(index, path, f"events may set only {', '.join(SETTABLE)}")
-        if parts[-1] in FIXED.get(parts[0], ()):
-            raise TimelineError(index, path, f"{parts[-1]} cannot change during a run")
+        fixed = _fixed_field(parts, value)
+        if fixed:
+            raise TimelineError(index, path, f"{fixed} cannot change during a run")
         try:
             doc = paths.set_path(doc, path, value)
         except paths.PathError as err:

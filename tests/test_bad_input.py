@@ -253,6 +253,9 @@ def test_name_that_cannot_be_a_run_directory(name, tmp_path, monkeypatch, capsys
 @pytest.mark.parametrize("path, value", [
     ("buyers.us_auto.shortage", "backorder"),
     ("gray_channel.premium_usd_per_kg", 80.0),
+    ("buyers.*.shortage", "backorder"),
+    ("buyers.us_auto", {"shortage": "backorder"}),
+    ("buyers", {"us_auto": {"region": "EU"}}),
 ])
 def test_timeline_may_not_set_a_field_read_once_per_run(path, value):
     """Such an event would be a silent no-op; it is refused with its location."""
