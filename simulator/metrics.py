@@ -110,15 +110,18 @@ def cover_days(rec: Records, plan: Plan) -> np.ndarray:
 
 def buyer_costs(rec: Records, plan: Plan) -> np.ndarray:
     """Cost per [buyer, cost metric] in USD: holding its stock, premiums over China's price,
-    and lost units valued at the sector's cost per unit (DESIGN §7).
+    and shortages: lost units at the sector's cost per unit plus unmet tonnes at its cost
+    per tonne (DESIGN §7).
     """
     c = plan.scenario.costs
     per_day = 1000.0 * c.magnet_usd_per_kg * c.holding_rate_per_year / 365.0  # USD per t-day
     holding = rec.inventory.sum(0) * per_day
     premium = rec.premium_usd.sum(0)
-    value = np.array([c.shortage_usd_per_unit.get(s, 0.0) for s in plan.sectors])
-    units = np.nan_to_num(rec.unmet.sum(0) * 1000.0 / plan.kg_per_unit)
-    shortage = units * value
+    per_unit = np.array([c.shortage_usd_per_unit.get(s, 0.0) for s in plan.sectors])
+    per_t = np.array([c.shortage_usd_per_t.get(s, 0.0) for s in plan.sectors])
+    unmet_t = rec.unmet.sum(0)
+    units = np.nan_to_num(unmet_t * 1000.0 / plan.kg_per_unit)
+    shortage = units * per_unit + unmet_t * per_t
     return np.stack([holding, premium, shortage, holding + premium + shortage], axis=1)
 
 

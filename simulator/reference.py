@@ -31,7 +31,8 @@ TYPE_NAMES: dict[Any, str] = {float: "number", int: "integer", str: "text", bool
 KEY_NAMES = {"regions": "region", "transit_days": "region", "general_licences": "licence",
              "suppliers": "supplier", "buyers": "buyer", "stockpiles": "stockpile",
              "disruptions": "disruption", "variants": "variant", "sourcing": "source",
-             "shortage_usd_per_unit": "sector", "set": "dot path", "sweep": "dot path"}
+             "shortage_usd_per_unit": "sector", "shortage_usd_per_t": "sector",
+             "set": "dot path", "sweep": "dot path"}
 """Placeholder for the keys of each mapping field (``buyers.<buyer>.region``)."""
 UNITS = ("t", "t/day", "t/year", "kg/unit", "USD", "USD/kg", "USD/unit", "days",
          "working days", "calendar days", "1/year", "fraction/year")
@@ -301,7 +302,7 @@ broken rule is one error line naming the field.
   `reorder_point_t` ≤ `order_up_to_t`; `days_of_cover` needs `target_days`.
 - `buyers.<buyer>.sourcing`: shares in [0, 1] summing to 1; keys are `china` or suppliers.
 - `buyers.<buyer>.on_denial: resource` needs `resource_to` or an ex-China source.
-- `costs.shortage_usd_per_unit`: finite values ≥ 0.
+- `costs.shortage_usd_per_unit`, `costs.shortage_usd_per_t`: finite values ≥ 0.
 - Names must exist: every buyer's and supplier's `region` and every entry of
   `stockpiles.<stockpile>.release.regions` in `gate.regions`; `resource_to` in `suppliers`;
   every entry of `gate.general_licences.<licence>.buyers` in `buyers`; every entry of

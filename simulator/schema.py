@@ -411,10 +411,14 @@ class Costs(Section):
     shortage_usd_per_unit: dict[Sector, float] = Field(
         default_factory=dict,
         description="Cost of one lost unit (vehicle, MW, system) by sector (USD/unit).")
+    shortage_usd_per_t: dict[Sector, float] = Field(
+        default_factory=dict,
+        description="Cost of one tonne of unmet magnet demand by sector (USD/t), for sectors "
+                    "whose demand is in tonnes; added to the cost of lost units.")
     source: str = Field(
         "", description="Citations for the prices, or `assumption: ...`.")
 
-    @field_validator("shortage_usd_per_unit")
+    @field_validator("shortage_usd_per_unit", "shortage_usd_per_t")
     @classmethod
     def _non_negative(cls, values: dict[str, float]) -> dict[str, float]:
         for sector, v in values.items():

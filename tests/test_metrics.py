@@ -63,3 +63,27 @@ def test_cvar95_on_a_known_sample():
     stats = across(values, "unmet_t")
     assert stats["mean"] == 50.5 and stats["p50"] == 50.5
     assert stats["p5"] == pytest.approx(5.95) and stats["p95"] == pytest.approx(95.05)
+
+
+def test_buyer_costs_value_lost_units_and_unmet_tonnes():
+    """Holding 1,000 t-days at US$49/kg and 20%/yr; 0.5 t unmet by a 2 kg/unit buyer (250
+    units at US$100) and 3 t by a tonne-demand buyer (at US$1,000/t)."""
+    from types import SimpleNamespace
+
+    from simulator.metrics import buyer_costs
+    from simulator.schema import Costs
+
+    costs = Costs(magnet_usd_per_kg=49.0, holding_rate_per_year=0.2,
+                  shortage_usd_per_unit={"automotive": 100.0},
+                  shortage_usd_per_t={"electronics": 1000.0, "automotive": 7.0})
+    plan = SimpleNamespace(scenario=SimpleNamespace(costs=costs),
+                           sectors=["automotive", "electronics"],
+                           kg_per_unit=np.array([2.0, np.nan]))
+    rec = SimpleNamespace(inventory=np.array([[500.0, 0.0], [500.0, 0.0]]),
+                          premium_usd=np.array([[10.0, 0.0], [0.0, 5.0]]),
+                          unmet=np.array([[0.5, 1.0], [0.0, 2.0]]))
+    out = buyer_costs(rec, plan)
+    holding = 1000.0 * 1000.0 * 49.0 * 0.2 / 365.0
+    assert out[0].tolist() == pytest.approx([holding, 10.0, 250 * 100.0 + 0.5 * 7.0,
+                                             holding + 10.0 + 25_003.5])
+    assert out[1].tolist() == pytest.approx([0.0, 5.0, 3000.0, 3005.0])
