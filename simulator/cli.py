@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from simulator import __version__, compare_cli
+from simulator import __version__, calibrate_cli, compare_cli
 
 T = TypeVar("T")
 
@@ -100,6 +100,7 @@ def build_parser() -> Parser:
     plot.add_argument("run_dir", help="directory written by `magsim run`, `compare` or `sweep`")
     plot.add_argument("--debug", action="store_true", help="show tracebacks")
     compare_cli.register(sub)
+    calibrate_cli.register(sub)
     return root
 
 
@@ -258,7 +259,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema, "plot": cmd_plot,
-            **compare_cli.COMMANDS}
+            **compare_cli.COMMANDS, **calibrate_cli.COMMANDS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
