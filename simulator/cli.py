@@ -264,9 +264,12 @@ COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema, "plo
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``magsim`` console script."""
+    import matplotlib
+
     from simulator.runner import ResumeError
     from simulator.yamlsrc import InputError
 
+    matplotlib.use("Agg")  # the CLI only writes figures to files, never opens a window
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:

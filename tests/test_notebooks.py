@@ -53,3 +53,15 @@ def test_notebook_runs_and_draws_a_figure(path):
     assert not errors, f"{path.name}: {errors}"
     figures = [o for o in outputs if "image/png" in o.get("data", {})]
     assert figures, f"{path.name} drew no figure (no image/png output)"
+
+
+def test_importing_the_package_keeps_the_users_matplotlib_backend():
+    """Notebooks show figures inline only if importing magsim leaves the backend alone."""
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; matplotlib.use('svg'); import simulator, simulator.plots, "
+            "simulator.report; print(matplotlib.get_backend())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "svg"
