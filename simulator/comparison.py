@@ -102,10 +102,15 @@ class Comparison:
         """Variant names, reference first."""
         return [a.variant.name for a in self.arms]
 
-    def paired(self, metric: str, level: str = "total", entity: str = "total"
-               ) -> pd.DataFrame:
-        """Mean and paired difference vs the first variant of one metric, per variant."""
-        ref = self.arms[0].values(metric, level, entity)
+    def paired(self, metric: str, level: str = "total", entity: str = "total",
+               against: str | None = None) -> pd.DataFrame:
+        """Mean and paired difference of one metric, per variant, vs the variant
+        ``against`` (default: the first, the reference); columns as in comparison.csv.
+        """
+        names = self.variants
+        if against is not None and against not in names:
+            raise KeyError(f"no variant {against!r} in this comparison (has {names})")
+        ref = self.arms[names.index(against) if against else 0].values(metric, level, entity)
         return pd.DataFrame([{"variant": a.variant.name, "metric": metric,
                               **paired_stats(a.values(metric, level, entity), ref)}
                              for a in self.arms])

@@ -62,6 +62,20 @@ def test_common_random_numbers_shrink_the_variance_of_paired_differences(crn_pai
     assert (more - base).mean() < 0 and (indep - base).mean() < 0
 
 
+def test_paired_against_another_variant_mirrors_the_reference_pairing(crn_pair):
+    _, comp = crn_pair
+    base, more = (a.values("unmet_t") for a in comp.arms)
+    fwd = comp.paired("unmet_t").set_index("variant").loc["cover_70"]
+    back = comp.paired("unmet_t", against="cover_70").set_index("variant")
+    first = comp.variants[0]
+    assert back.loc[first, "diff_vs_first"] == pytest.approx(-fwd["diff_vs_first"])
+    assert back.loc[first, "diff_vs_first"] == pytest.approx((base - more).mean())
+    assert back.loc[first, "diff_ci95_low"] == pytest.approx(-fwd["diff_ci95_high"])
+    assert back.loc["cover_70", "diff_vs_first"] == 0.0
+    with pytest.raises(KeyError, match="no variant 'nope'"):
+        comp.paired("unmet_t", against="nope")
+
+
 # ------------------------------------------------------------------ (b) no disruption
 def test_without_a_disruption_no_variant_is_short_and_cost_is_holding(tmp_path):
     levels = {"lean": (60, 25.0), "mid": (90, 40.0), "deep": (150, 60.0)}
