@@ -72,10 +72,12 @@ class Gate:
         self.licences = bool((params.licence_until >= day).any())
 
     def _free(self, day: int) -> np.ndarray:
-        """Buyers whose orders need no licence on ``day``: gate open, or a general licence."""
+        """Buyers whose orders need no licence on ``day``: gate open, or a general licence
+        (which an embargo overrides: every shipment to an embargoed buyer is denied).
+        """
         if not self.licences:
             return self.open_b
-        return self.open_b | (self.params.licence_until >= day)
+        return self.open_b | ((self.params.licence_until >= day) & ~self.embargo_b)
 
     def file(self, tonnes: np.ndarray, day: int) -> None:
         """File the day's orders from China (t per buyer): split into shipments; each passes,

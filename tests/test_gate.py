@@ -131,3 +131,19 @@ def test_general_licence_skips_review_until_it_expires():
     first = min(f for f, _, _, _, _ in r.applications)
     assert first == (np.datetime64("2025-04-01") - np.datetime64("2025-01-06")).astype(int)
     assert r.unmet[:80].sum() == 0.0
+
+
+def test_embargo_overrides_a_general_licence_at_filing_and_refiling():
+    """A buyer under embargo is denied whatever its general licence, on first filing and
+    when it re-files: with an embargo the licence changes nothing.
+    """
+    lic = {"gl": {"buyers": ["us_auto"], "expires": "2026-12-31"}}
+    base = {**ONE_BUYER, "gate.regions.US.regime.civil": "embargo"}
+    for action in ("lose", "reapply"):
+        plain = run(scenario({**base, "buyers.us_auto.on_denial": action}))
+        licensed = run(scenario({**base, "buyers.us_auto.on_denial": action,
+                                 "gate.general_licences": lic}))
+        assert licensed.received.sum() == 0.0 and licensed.dispatched.sum() == 0.0
+        assert licensed.denied.sum() > 0.0
+        for name in ("unmet", "denied", "lost_denied", "licence_backlog"):
+            np.testing.assert_array_equal(getattr(licensed, name), getattr(plain, name))
