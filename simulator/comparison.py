@@ -41,6 +41,7 @@ from scipy import stats
 from simulator import metrics
 from simulator.ensemble import ChunkResult, execute, plan_chunks
 from simulator.plan import compile_plan
+from simulator.results import replication_table, write_replications
 from simulator.runner import ResumeError, RunDir
 from simulator.scenarios import load_scenario, scenario_hash, with_overrides
 from simulator.schema import Scenario
@@ -166,15 +167,7 @@ class Comparison:
 
     def replications(self, arm: Arm) -> pd.DataFrame:
         """One row per replication, entity and metric of one variant."""
-        n, ents, ms = arm.shortage.shape
-        return pd.DataFrame({
-            "variant": arm.variant.name,
-            "replication": np.repeat(np.arange(n), ents * ms),
-            "level": np.tile(np.repeat([e.level for e in arm.entities], ms), n),
-            "entity": np.tile(np.repeat([e.name for e in arm.entities], ms), n),
-            "metric": np.tile(metrics.ALL_METRICS, n * ents),
-            "value": arm.shortage.ravel(),
-        })
+        return replication_table(arm.entities, arm.shortage, arm.variant.name).to_pandas()
 
     def plot_frontier(self) -> Any:
         """Expected cost vs CVaR95 of unmet tonnes, one labelled point per variant."""
@@ -279,16 +272,12 @@ def _simulate(variant: Variant, sc: Scenario, seed: int, n: int, rundir: RunDir,
 
 def _write(comp: Comparison, work: Path, figures: bool) -> None:
     """Write the outputs of a finished comparison into ``work``."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     comp.table.to_csv(work / "comparison.csv", index=False, float_format="%.9g")
     comp.summary.to_csv(work / "summary.csv", index=False, float_format="%.9g")
     writer = None
-    for arm in comp.arms:  # one variant at a time: the long frame of all never exists
-        t = pa.Table.from_pandas(comp.replications(arm), preserve_index=False)
-        writer = writer or pq.ParquetWriter(work / "replications.parquet", t.schema)
-        writer.write_table(t)
+    for arm in comp.arms:  # a slice at a time: the long frame of all never exists
+        writer = write_replications(writer, work / "replications.parquet", arm.entities,
+                                    arm.shortage, arm.variant.name)
     if writer is not None:
         writer.close()
     (work / "manifest.json").write_text(json.dumps(comp.manifest, indent=1, default=str))

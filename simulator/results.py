@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from simulator import metrics
 from simulator.ensemble import COVER_EVERY, ChunkResult
@@ -63,14 +65,7 @@ class Aggregate:
 
     def replications(self) -> pd.DataFrame:
         """One row per replication, entity and metric (for paired comparisons)."""
-        n, ents, ms = self.shortage.shape
-        return pd.DataFrame({
-            "replication": np.repeat(np.arange(n), ents * ms),
-            "level": np.tile(np.repeat([e.level for e in self.entities], ms), n),
-            "entity": np.tile(np.repeat([e.name for e in self.entities], ms), n),
-            "metric": np.tile(metrics.ALL_METRICS, n * ents),
-            "value": self.shortage.ravel(),
-        })
+        return replication_table(self.entities, self.shortage).to_pandas()
 
     def exports(self, observed: pd.DataFrame) -> pd.DataFrame:
         """exports_monthly.csv (DESIGN §6) with observed tonnes where known."""
@@ -114,6 +109,56 @@ class Aggregate:
                              "backlog_t_p5": p5, "backlog_t_p95": p95})
 
 
+def replication_table(entities: list[metrics.Entity], shortage: np.ndarray,
+                      variant: str | None = None, first: int = 0) -> pa.Table:
+    """One row per replication, entity and metric of ``shortage`` [rep, entity, metric]
+    (replications numbered from ``first``).
+
+    Text columns are dictionary-encoded (pandas reads them as categoricals), so a table of
+    10,000 replications holds small integer codes, not millions of Python strings.
+    """
+    n, ents, ms = shortage.shape
+
+    def coded(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
+        return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int16)),
+                                              pa.array(names, pa.string()))
+
+    def per_entity(values: list[str]) -> pa.DictionaryArray:
+        names = list(dict.fromkeys(values))
+        code = np.array([names.index(v) for v in values])
+        return coded(np.tile(np.repeat(code, ms), n), names)
+
+    cols: dict[str, Any] = {} if variant is None else {
+        "variant": coded(np.zeros(n * ents * ms), [variant])}
+    cols["replication"] = np.repeat(np.arange(first, first + n, dtype=np.int64), ents * ms)
+    cols["level"] = per_entity([e.level for e in entities])
+    cols["entity"] = per_entity([e.name for e in entities])
+    cols["metric"] = coded(np.tile(np.arange(ms), n * ents), list(metrics.ALL_METRICS))
+    cols["value"] = shortage.reshape(-1)
+    return pa.table(cols)
+
+
+def write_replications(writer: pq.ParquetWriter | None, path: Path,
+                       entities: list[metrics.Entity], shortage: np.ndarray,
+                       variant: str | None = None, rows: int = 1_000_000
+                       ) -> pq.ParquetWriter:
+    """Append the rows of :func:`replication_table` to ``path`` a slice of replications at
+    a time (about ``rows`` rows each), so the whole long table never exists in memory.
+    Returns the writer (opened on first use); the caller closes it.
+    """
+    per_rep = max(1, shortage.shape[1] * shortage.shape[2])
+    step = max(1, rows // per_rep)
+    for a in range(0, shortage.shape[0], step):
+        t = replication_table(entities, shortage[a:a + step], variant, a)
+        writer = writer or pq.ParquetWriter(path, t.schema)
+        writer.write_table(t)
+    if writer is None:  # no replications: an empty file with the schema
+        t = replication_table(entities, shortage, variant)
+        writer = pq.ParquetWriter(path, t.schema)
+        writer.write_table(t)
+    return writer
+
+
 class Results:
     """The outputs of one ensemble run."""
 
@@ -122,9 +167,24 @@ class Results:
         self.directory, self.manifest = directory, manifest
         self.summary: pd.DataFrame = frames["summary"]
         self.exports: pd.DataFrame = frames["exports"]
-        self.replications: pd.DataFrame = frames["replications"]
+        self._replications: pd.DataFrame | None = frames.get("replications")
         self.cover: pd.DataFrame = frames["cover"]
         self.backlog: pd.DataFrame = frames["backlog"]
+
+    @property
+    def replications(self) -> pd.DataFrame:
+        """One row per replication, entity and metric (read from ``replications.parquet``
+        on first use; text columns are categoricals).
+        """
+        if self._replications is None:
+            self._replications = self._read_replications()
+        return self._replications
+
+    def _read_replications(self, **filters: str) -> pd.DataFrame:
+        if self.directory is None:
+            raise FileNotFoundError("these results have no run directory to read from")
+        where = [(k, "==", v) for k, v in filters.items()] or None
+        return pd.read_parquet(self.directory / "replications.parquet", filters=where)
 
     @property
     def scenario(self) -> Scenario:
@@ -159,7 +219,9 @@ class Results:
         """Distribution of unmet tonnes per sector across replications."""
         from simulator import plots
 
-        return plots.shortage(self.replications)
+        rows = (self._replications if self._replications is not None else
+                self._read_replications(level="sector", metric="unmet_t"))
+        return plots.shortage(rows)
 
     def plot_validation(self) -> Any:
         """Modelled vs observed monthly exports, a panel per destination with observations."""
@@ -180,11 +242,12 @@ FRAMES = {"summary": "summary.csv", "exports": "exports_monthly.csv",
 
 
 def frames_of(agg: Aggregate) -> dict[str, pd.DataFrame]:
-    """All output frames of an aggregate."""
+    """The output frames of an aggregate but ``replications`` (written from the aggregate
+    by :func:`write_replications`, read back on demand).
+    """
     observed = load_observed(agg.plan.scenario.observed_exports)
     return {"summary": agg.summary(), "exports": agg.exports(observed),
-            "replications": agg.replications(), "cover": agg.cover(),
-            "backlog": agg.backlog_frame()}
+            "cover": agg.cover(), "backlog": agg.backlog_frame()}
 
 
 def load_run(directory: str | Path) -> Results:
@@ -195,6 +258,8 @@ def load_run(directory: str | Path) -> Results:
     manifest = json.loads((d / "manifest.json").read_text())
     frames = {}
     for key, name in FRAMES.items():
+        if key == "replications":
+            continue  # read on first use (Results.replications)
         path = d / name
         frames[key] = pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(
             path, dtype={"month": str}, parse_dates=["date"] if key in ("cover", "backlog")

@@ -23,7 +23,7 @@ import numpy as np
 from simulator import __version__
 from simulator.ensemble import Chunk, ChunkResult, execute, plan_chunks
 from simulator.plan import Plan, compile_plan
-from simulator.results import FRAMES, Aggregate, Results, frames_of
+from simulator.results import FRAMES, Aggregate, Results, frames_of, write_replications
 from simulator.scenarios import load_scenario, scenario_hash, with_overrides
 from simulator.schema import Scenario
 
@@ -117,11 +117,10 @@ def _write_outputs(agg: Aggregate, plan: Plan, work: Path, manifest: dict[str, A
                    figures: bool) -> Results:
     frames = frames_of(agg)
     for key, name in FRAMES.items():
-        df = frames[key]
-        if name.endswith(".parquet"):
-            df.to_parquet(work / name, index=False)
-        else:
-            df.to_csv(work / name, index=False, float_format="%.9g")
+        if key in frames:
+            frames[key].to_csv(work / name, index=False, float_format="%.9g")
+    write_replications(None, work / FRAMES["replications"], agg.entities,
+                       agg.shortage).close()
     (work / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
     results = Results(work, manifest, frames)
     if figures:

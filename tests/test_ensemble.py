@@ -50,3 +50,29 @@ def test_run_directory_has_every_output_and_loads_back(controlled, tmp_path):
     world = exports[exports.destination == "WORLD"].dispatched_t_mean.sum()
     regions = exports[exports.destination != "WORLD"].dispatched_t_mean.sum()
     assert world == pytest.approx(regions, rel=1e-9)
+
+
+def test_replication_rows_written_a_slice_at_a_time_equal_the_array(tmp_path):
+    """replications.parquet is written in slices of replications with dictionary-encoded
+    text; read back, row k is value k of the [replication, entity, metric] array.
+    """
+    import numpy as np
+
+    from simulator.metrics import ALL_METRICS, Entity
+    from simulator.results import write_replications
+
+    ents = [Entity("buyer", "a", np.array([0])), Entity("sector", "auto", np.array([0])),
+            Entity("total", "total", np.array([0]))]
+    shortage = np.random.default_rng(3).random((7, len(ents), len(ALL_METRICS)))
+    per_rep = len(ents) * len(ALL_METRICS)
+    path = tmp_path / "r.parquet"
+    write_replications(None, path, ents, shortage, "v1", rows=2 * per_rep + 1).close()
+    df = pd.read_parquet(path)
+    assert len(df) == shortage.size
+    np.testing.assert_array_equal(df.value.to_numpy(), shortage.ravel())
+    np.testing.assert_array_equal(df.replication.to_numpy(), np.repeat(np.arange(7), per_rep))
+    assert list(df.entity[:per_rep:len(ALL_METRICS)]) == ["a", "auto", "total"]
+    assert list(df.metric[:len(ALL_METRICS)]) == list(ALL_METRICS)
+    assert set(df.variant) == {"v1"}
+    assert all(isinstance(df[c].dtype, pd.CategoricalDtype)
+               for c in ("variant", "level", "entity", "metric"))
