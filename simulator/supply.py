@@ -30,13 +30,9 @@ class Pipeline:
         self.ordered[np.maximum(arrive, self.open_from), self.idx] += tonnes
         self.in_transit += tonnes
 
-    def ship_rows(self, arrive: np.ndarray, tonnes: np.ndarray, rows: list[int]) -> None:
-        """Send ``tonnes[k]`` (t per buyer) to arrive on day ``arrive[k]``, for every k;
-        ``rows`` lists the k whose row is not all zero (the others change nothing).
-        """
-        ordered, first = self.ordered, self.open_from
-        for k in rows:  # in order: the same sums as one np.add.at over all rows
-            ordered[max(int(arrive[k]), first)] += tonnes[k]
+    def ship_rows(self, arrive: np.ndarray, tonnes: np.ndarray) -> None:
+        """Send ``tonnes[k]`` (t per buyer) to arrive on day ``arrive[k]``, for every k."""
+        np.add.at(self.ordered, np.maximum(arrive, self.open_from), tonnes)
         self.in_transit += tonnes.sum(0)
 
     def ship_day(self, arrive: int, tonnes: np.ndarray) -> None:
@@ -145,23 +141,20 @@ class Suppliers:
         cap = plan.supplier_cap[day]
         total = waiting.sum(1)
         out = waiting.copy()
-        busy, sending = False, []
+        busy = False
         for s, (line, left, c) in enumerate(zip(self.lines, total.tolist(), cap.tolist(),
                                                 strict=True)):
             if left > c:  # short: the allocation rule splits the capacity (updates waiting[s])
                 out[s] = line.take(c, plan.supplier_rule[s])
                 busy = True
-            elif left == 0.0 and not line.chunks:
-                continue  # nothing waiting (waiting is never negative), nothing shipped
-            else:  # everything waiting ships
+            elif line.chunks or left:  # everything waiting ships
                 line.chunks.clear()
                 waiting[s] = 0.0
-            sending.append(s)
         self.busy = busy
         if self.one_lead[day]:
             self.pipeline.ship_day(day + int(plan.supplier_lead[day, 0]), out.sum(0))
         else:
-            self.pipeline.ship_rows(day + plan.supplier_lead[day], out, sending)
+            self.pipeline.ship_rows(day + plan.supplier_lead[day], out)
         return out.sum(1), self.usd_per_t @ out
 
 
