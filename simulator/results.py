@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from simulator import metrics
@@ -63,9 +64,13 @@ class Aggregate:
                          **metrics.across(self.gate[:, j], m)})
         return pd.DataFrame(rows)
 
-    def replications(self) -> pd.DataFrame:
-        """One row per replication, entity and metric (for paired comparisons)."""
-        return replication_table(self.entities, self.shortage).to_pandas()
+    def replications(self, level: str | None = None) -> pd.DataFrame:
+        """One row per replication, entity and metric (for paired comparisons); only the
+        entities of ``level`` if given.
+        """
+        keep = [i for i, e in enumerate(self.entities) if level in (None, e.level)]
+        return replication_table([self.entities[i] for i in keep],
+                                 self.shortage[:, keep]).to_pandas()
 
     def exports(self, observed: pd.DataFrame) -> pd.DataFrame:
         """exports_monthly.csv (DESIGN §6) with observed tonnes where known."""
@@ -140,7 +145,7 @@ def replication_table(entities: list[metrics.Entity], shortage: np.ndarray,
 
 def write_replications(writer: pq.ParquetWriter | None, path: Path,
                        entities: list[metrics.Entity], shortage: np.ndarray,
-                       variant: str | None = None, rows: int = 1_000_000
+                       variant: str | None = None, rows: int = 200_000
                        ) -> pq.ParquetWriter:
     """Append the rows of :func:`replication_table` to ``path`` a slice of replications at
     a time (about ``rows`` rows each), so the whole long table never exists in memory.
@@ -163,8 +168,12 @@ class Results:
     """The outputs of one ensemble run."""
 
     def __init__(self, directory: Path | None, manifest: dict[str, Any],
-                 frames: dict[str, pd.DataFrame]) -> None:
-        self.directory, self.manifest = directory, manifest
+                 frames: dict[str, pd.DataFrame], sectors: pd.DataFrame | None = None
+                 ) -> None:
+        """``frames`` as :func:`frames_of` gives them; ``sectors``: the sector rows of
+        :attr:`replications`, if at hand (for the shortage figure).
+        """
+        self.directory, self.manifest, self._sectors = directory, manifest, sectors
         self.summary: pd.DataFrame = frames["summary"]
         self.exports: pd.DataFrame = frames["exports"]
         self._replications: pd.DataFrame | None = frames.get("replications")
@@ -180,11 +189,23 @@ class Results:
             self._replications = self._read_replications()
         return self._replications
 
-    def _read_replications(self, **filters: str) -> pd.DataFrame:
+    def _read_replications(self, **equal: str) -> pd.DataFrame:
+        """Rows of ``replications.parquet`` whose columns equal ``equal``, read a batch at a
+        time (so memory follows the rows kept, not the file).
+        """
         if self.directory is None:
             raise FileNotFoundError("these results have no run directory to read from")
-        where = [(k, "==", v) for k, v in filters.items()] or None
-        return pd.read_parquet(self.directory / "replications.parquet", filters=where)
+        path = self.directory / "replications.parquet"
+        if not equal:
+            return pd.read_parquet(path)
+        parts = []
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=200_000):
+            mask = None
+            for col, value in equal.items():
+                hit = pc.equal(pc.cast(batch.column(col), pa.string()), value)
+                mask = hit if mask is None else pc.and_(mask, hit)
+            parts.append(batch.filter(mask))
+        return pa.Table.from_batches(parts).to_pandas()
 
     @property
     def scenario(self) -> Scenario:
@@ -219,8 +240,8 @@ class Results:
         """Distribution of unmet tonnes per sector across replications."""
         from simulator import plots
 
-        rows = (self._replications if self._replications is not None else
-                self._read_replications(level="sector", metric="unmet_t"))
+        rows = (self._replications if self._replications is not None else self._sectors
+                if self._sectors is not None else self._read_replications(level="sector"))
         return plots.shortage(rows)
 
     def plot_validation(self) -> Any:

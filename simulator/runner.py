@@ -122,7 +122,7 @@ def _write_outputs(agg: Aggregate, plan: Plan, work: Path, manifest: dict[str, A
     write_replications(None, work / FRAMES["replications"], agg.entities,
                        agg.shortage).close()
     (work / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
-    results = Results(work, manifest, frames)
+    results = Results(work, manifest, frames, sectors=agg.replications("sector"))
     if figures:
         from simulator.report import write_figures, write_report
 

@@ -76,3 +76,16 @@ def test_replication_rows_written_a_slice_at_a_time_equal_the_array(tmp_path):
     assert set(df.variant) == {"v1"}
     assert all(isinstance(df[c].dtype, pd.CategoricalDtype)
                for c in ("variant", "level", "entity", "metric"))
+
+
+def test_rows_read_by_column_values_equal_the_filtered_table(controlled, tmp_path):
+    """The shortage figure of a loaded run reads only sector rows, batch by batch; they
+    are the rows of the whole table with that level and metric.
+    """
+    res = run(controlled, replications=4, workers=1, out=tmp_path / "r", figures=False)
+    back = load_run(res.directory)
+    part = back._read_replications(level="sector", metric="unmet_t")
+    full = back.replications
+    want = full[(full.level == "sector") & (full.metric == "unmet_t")].reset_index(drop=True)
+    assert len(part) == 4 * len(set(want.entity)) > 0
+    pd.testing.assert_frame_equal(part, want, check_categorical=False)
