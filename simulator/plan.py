@@ -105,6 +105,7 @@ class Plan:
     supplier_cap: np.ndarray  # [day, supplier] t/day
     supplier_lead: np.ndarray  # [day, supplier] days
     supplier_rule: tuple[str, ...]
+    supplier_rank: np.ndarray  # [supplier, buyer] rank in the supplier's priority, 0 = first
     premium: np.ndarray  # [supplier] USD/kg
     initial_stock: np.ndarray
     stockpile_t: np.ndarray
@@ -144,13 +145,19 @@ def _gate(s: Scenario, regions: list[str], buyers: list[str], start: dt.date) ->
         for name in lic.buyers:
             i = buyers.index(name)
             until[i] = max(until[i], (lic.expires - start).days)
-    prio = s.china.priority
-    rank = np.array([min([prio.index(x) for x in (b.sector, b.end_use) if x in prio],
-                         default=len(prio)) for b in s.buyers.values()])
+    rank = _rank(s.china.priority, s)
     return GateParams(regime, covered, approval, g.reviewers, g.review_working_days,
                       g.max_review_working_days, g.shipment_t, g.reapply_after_days, until,
                       s.gray_channel.leak_share, s.gray_channel.delay_days,
                       s.china.export_capacity_t_per_day, s.china.allocation, rank)
+
+
+def _rank(priority: list[str], s: Scenario) -> np.ndarray:
+    """Rank per buyer for a ``priority`` list of sectors or end uses (0 = first): the better
+    of its sector's and its end use's place; buyers in neither come last.
+    """
+    return np.array([min([priority.index(x) for x in (b.sector, b.end_use) if x in priority],
+                         default=len(priority)) for b in s.buyers.values()], dtype=np.int64)
 
 
 def _buyers(s: Scenario, suppliers: list[str]) -> BuyerParams:
@@ -298,6 +305,8 @@ def compile_plan(s: Scenario) -> Plan:
         noise=tuple(tuple((a, b, v[0], v[1]) for a, b, v in seg) for seg in noise),
         transit=transit, supplier_cap=cap, supplier_lead=lead,
         supplier_rule=tuple(x.allocation for x in s.suppliers.values()),
+        supplier_rank=np.array([_rank(x.priority, s) for x in s.suppliers.values()],
+                               dtype=np.int64).reshape(len(suppliers), len(buyers)),
         premium=np.array([x.premium_usd_per_kg for x in s.suppliers.values()], dtype=float),
         initial_stock=_initial_stock(s, mean[0]),
         stockpile_t=np.array([p.stock_t for p in s.stockpiles.values()], dtype=float),

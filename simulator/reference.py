@@ -306,7 +306,7 @@ broken rule is one error line naming the field.
 - Names must exist: every buyer's and supplier's `region` and every entry of
   `stockpiles.<stockpile>.release.regions` in `gate.regions`; `resource_to` in `suppliers`;
   every entry of `gate.general_licences.<licence>.buyers` in `buyers`; every entry of
-  `china.priority` is a sector or an end use.
+  `china.priority` and of `suppliers.<supplier>.priority` is a sector or an end use.
 - `china.transit_days` has exactly one entry per region of `gate.regions`.
 - `timeline` events are in date order and within the horizon; each event's `set`, and each
   disruption's, must give a valid scenario when applied (the path must exist).

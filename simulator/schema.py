@@ -187,6 +187,11 @@ class Supplier(Section):
     yield_share: float = _share("Recovery yield (0-1) applied to capacity.", 1.0)
     premium_usd_per_kg: float = Field(0.0, ge=0, description="Price over China (USD/kg).")
     allocation: Allocation = Field("fifo", description="Rule splitting short output.")
+    priority: list[str] = Field(
+        default_factory=list,
+        description="For `priority`: buyers' sectors or end uses, highest first; others "
+        "come last.",
+    )
     source: str = Field("", description="Citation or `assumption: ...`.")
 
     @field_validator("ramp")
@@ -505,6 +510,8 @@ def _reference_errors(s: Scenario) -> list[str]:
     known = set(SECTORS) | set(END_USES)
     errs += [f"china.priority: unknown sector or end use {p!r}"
              for p in s.china.priority if p not in known]
+    errs += [f"suppliers.{name}.priority: unknown sector or end use {p!r}"
+             for name, sup in s.suppliers.items() for p in sup.priority if p not in known]
     for i, ev in enumerate(s.timeline):
         if not (s.horizon.start <= ev.date <= s.horizon.end):
             errs.append(f"timeline.{i}.date: {ev.date} is outside the horizon "

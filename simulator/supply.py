@@ -145,7 +145,7 @@ class Suppliers:
         for s, (line, left, c) in enumerate(zip(self.lines, total.tolist(), cap.tolist(),
                                                 strict=True)):
             if left > c:  # short: the allocation rule splits the capacity (updates waiting[s])
-                out[s] = line.take(c, plan.supplier_rule[s])
+                out[s] = line.take(c, plan.supplier_rule[s], plan.supplier_rank[s])
                 busy = True
             elif line.chunks or left:  # everything waiting ships
                 line.chunks.clear()

@@ -21,7 +21,7 @@ SETTABLE = ("gate", "china", "suppliers", "buyers", "stockpiles", "gray_channel"
 FIXED = {"buyers": {"region", "sector", "kg_per_unit", "initial_stock_t", "unit_name",
                     "shortage"},
          "stockpiles": {"stock_t"},
-         "suppliers": {"premium_usd_per_kg", "allocation"},
+         "suppliers": {"premium_usd_per_kg", "allocation", "priority"},
          "gray_channel": {"premium_usd_per_kg"}}
 """Fields that cannot change over time: they define an entity, or the model reads them once
 per run (a timeline event that set them would be a silent no-op, so it is an error)."""

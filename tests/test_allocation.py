@@ -75,3 +75,34 @@ def test_short_china_capacity_in_the_model(rule):
         np.testing.assert_allclose(r.dispatched[late], expect, rtol=1e-9)
     else:  # equal arrival rates -> equal shares in the long run
         assert sent[0] / sent.sum() == pytest.approx(0.5, abs=0.03)
+
+
+@pytest.mark.parametrize("rule", ["pro_rata", "priority"])
+def test_short_supplier_output_split_by_its_priority(rule):
+    """Two buyers each order 1 t/day from one plant making 1.2 t/day. With ``priority:
+    [wind]`` wind gets its 1 t every day and auto the remaining 0.2 t; pro rata splits each
+    day's output in proportion to what waits.
+    """
+    plant = {"region": "EU", "capacity_t_per_year": 1.2 * 365, "lead_time_days": 0,
+             "allocation": rule, "priority": ["wind"]}
+    policy = {"kind": "base_stock", "order_up_to_t": 60.0, "review_period_days": 1}
+    sc = scenario({
+        "suppliers": {"plant": plant},
+        "buyers.us_auto.demand": {"t_per_year": 365.0},
+        "buyers.eu_wind.demand": {"t_per_year": 365.0},
+        "buyers.eu_wind.shortage": "lost_sales",
+        "buyers.us_auto.policy": policy, "buyers.eu_wind.policy": policy,
+        "buyers.us_auto.sourcing": {"china": 0.0, "plant": 1.0},
+        "buyers.eu_wind.sourcing": {"china": 0.0, "plant": 1.0},
+    })
+    r = run(sc)
+    late = slice(120, None)
+    got = r.received[late]  # lead time 0: shipped tonnes arrive the same day
+    np.testing.assert_allclose(got.sum(1), 1.2, rtol=1e-9)
+    if rule == "priority":
+        np.testing.assert_allclose(got[:, 1], 1.0, rtol=1e-9)  # wind first, in full
+        np.testing.assert_allclose(got[:, 0], 0.2, rtol=1e-9, atol=1e-12)
+    else:
+        waiting = r.supplier_backlog[119:-1]  # end of the day before: what the step splits
+        np.testing.assert_allclose(got, 1.2 * waiting / waiting.sum(1, keepdims=True),
+                                   rtol=1e-9)

@@ -150,6 +150,8 @@ SUPPLIER = {"region": "US", "capacity_t_per_year": 100.0}
     ({"buyers.us_auto.region": "XX"}, None, "unknown region"),
     ({"gate.regions": {"US": {}, "EU": {}, "JP": {}}}, None, "no entry for region 'JP'"),
     ({"china.priority": ["cars"]}, None, "unknown sector or end use"),
+    ({"suppliers": {"s": {**SUPPLIER, "priority": ["cars"]}}}, None,
+     "suppliers.s.priority: unknown sector or end use"),
     ({"gate.general_licences": {"g": {"buyers": ["nobody"], "expires": "2025-03-01"}}},
      None, "unknown buyer"),
     (None, [_event(date="2026-01-05")], "outside the horizon"),
