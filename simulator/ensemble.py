@@ -156,9 +156,14 @@ def execute_dask(plan: Plan, chunks: Iterable[Chunk], seed: int, daily_upto: int
 
     cluster = None
     if not scheduler:
-        # Workers sample their task's stack every 10 ms by default; on this pure-Python
-        # simulation that costs about 7% of the compute (benchmarks/README.md).
-        with dask.config.set({"distributed.worker.profile.enabled": False}):
+        # Workers sample their task's stack every 10 ms and wake their event loop every
+        # 20 ms by default; on this pure-Python simulation that costs about 10% of the
+        # compute on 2 cores (benchmarks/README.md). Diagnostics only: turn them down.
+        quiet = {"distributed.worker.profile.enabled": False,
+                 "distributed.admin.tick.interval": "1s",
+                 "distributed.admin.system-monitor.interval": "2s",
+                 "distributed.worker.memory.monitor-interval": "1s"}
+        with dask.config.set(quiet):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None)
     client = Client(scheduler or cluster)
