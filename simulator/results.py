@@ -125,7 +125,8 @@ def replication_table(entities: list[metrics.Entity], shortage: np.ndarray,
     n, ents, ms = shortage.shape
 
     def coded(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
-        return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int16)),
+        small = np.int16 if len(names) < 2**15 else np.int32
+        return pa.DictionaryArray.from_arrays(pa.array(codes.astype(small)),
                                               pa.array(names, pa.string()))
 
     def per_entity(values: list[str]) -> pa.DictionaryArray:
