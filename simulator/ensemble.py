@@ -109,6 +109,7 @@ def daily_table(rec: Records, plan: Plan, scenario: str, variant: str) -> pa.Tab
             "date": np.repeat(plan.dates, ns), "kind": ["stockpile"] * (days * ns),
             "entity": np.tile(np.array(plan.stockpiles), days),
             "stockpile_t": rec.stockpile.ravel(),
+            "refill_t": rec.stockpile_refill.ravel(),
         }))
     return pa.concat_tables(parts, promote_options="default")
 

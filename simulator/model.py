@@ -10,7 +10,8 @@ same instant (it is scheduled with a priority below SimPy's normal one). Within 
    at the last step); suppliers ship their output;
 3. arrivals: everything due on day *d* is received, including what was just dispatched
    with a zero lead time (dispatch reads no inventory, so receiving after it is the same as
-   before it); stockpiles release to eligible buyers below their trigger cover;
+   before it); stockpiles release to eligible buyers below their trigger cover, and those
+   that released nothing buy back towards their refill target;
 4. demand is served from stock;
 5. policies review (on review days) and place orders: China's share is filed with the gate,
    the rest goes to suppliers;
@@ -199,6 +200,8 @@ class Replication:
             rec.substituted_share[day] = share
         if len(plan.stockpiles):
             self.stockpiles.release(day, self.phase.stockpiles, buyers.on_hand, forecast)
+            if self.phase.stockpiles.refills:
+                rec.stockpile_refill[day] = self.stockpiles.refill(self.phase.stockpiles)
             rec.stockpile[day] = self.stockpiles.level
         delivered, unmet = buyers.serve(demand)
         if self.substitution:

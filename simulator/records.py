@@ -69,6 +69,7 @@ class Records:
     decisions: np.ndarray
     review_wd_sum: np.ndarray
     stockpile: np.ndarray  # [day, stockpile] level at the end of the day (t)
+    stockpile_refill: np.ndarray  # [day, stockpile] bought back that day (t)
     supplier_shipped: np.ndarray  # [day, supplier] (t)
     disrupted: np.ndarray  # [day, disruption] 1.0 where a random disruption is in force
     applications: tuple[tuple[float, float, float, int, bool], ...] = ()
@@ -95,6 +96,7 @@ class Recorder:
         for name in GATE_FIELDS:
             setattr(self, name, np.zeros(days + 1))
         self.stockpile = np.zeros((days, stockpiles))
+        self.stockpile_refill = np.zeros((days, stockpiles))
         self.supplier_shipped = np.zeros((days, suppliers))
         self.disrupted = np.zeros((days, disruptions))
         self.applications: list[tuple[float, float, float, int, bool]] = []

@@ -350,12 +350,24 @@ class Release(Section):
     allocation: Allocation = Field("pro_rata", description="Rule splitting a short release.")
 
 
+class Refill(Section):
+    """Buying a stockpile back up after releases (off unless ``t_per_day`` > 0)."""
+
+    t_per_day: float = Field(0.0, ge=0, description="Largest purchase per day (t/day); 0: "
+                             "no refill.")
+    target_t: float | None = Field(None, ge=0, description="Level bought back up to (t); "
+                                   "default: `stock_t`.")
+
+
 class Stockpile(Section):
     """A government stockpile of finished magnets."""
 
     stock_t: float = Field(..., ge=0, description="Tonnes held at day 0 (t).")
     release: Release = Field(..., description="Release rule.")
     lead_time_days: int = Field(0, ge=0, description="Release to arrival (days).")
+    refill: Refill = Field(default_factory=Refill, description="Optional refill rule: on a "
+                           "day it releases nothing, the stockpile buys up to `t_per_day` "
+                           "towards `target_t`, from outside the modelled supply.")
     source: str = Field("", description="Citation or `assumption: ...`.")
 
 

@@ -165,20 +165,26 @@ class Stockpiles:
         self.level = plan.stockpile_t.copy()
         self.pipeline = pipeline
         self.on_way = np.zeros(len(plan.buyers))
+        self.wanted = np.zeros(len(self.level), dtype=bool)  # an eligible buyer was short
         self._for: StockpileParams | None = None  # phase that _high was computed for
         self._high = np.zeros(len(plan.buyers))
 
     def release(self, day: int, p: StockpileParams, on_hand: np.ndarray, forecast: np.ndarray
                 ) -> None:
         """Top eligible buyers up to their trigger cover, within each stockpile's limits."""
-        if not np.count_nonzero(on_hand + self.on_way < self._trigger(p) * forecast):
+        self.wanted[:] = False
+        refills = p.refills
+        if not np.count_nonzero(on_hand + self.on_way < self._trigger(p, refills) * forecast):
             return  # nobody below a trigger (releases only shrink the gaps)
         for k in range(len(self.level)):
-            if self.level[k] <= 0.0:
+            if self.level[k] <= 0.0 and not refills:
                 continue
             gap = p.trigger_days[k] * forecast - on_hand - self.on_way
             need = np.where(p.eligible[k] & (gap > 0.0), gap, 0.0)
             if not need.any():
+                continue
+            self.wanted[k] = True
+            if self.level[k] <= 0.0:
                 continue
             can = min(p.max_t_per_day[k], self.level[k])
             rule = p.allocation[k]
@@ -195,10 +201,22 @@ class Stockpiles:
             self.pipeline.released[day + p.lead_days[k]] += give
             self.on_way += give
 
-    def _trigger(self, p: StockpileParams) -> np.ndarray:
-        """Highest trigger cover (days) per buyer over the stockpiles that hold stock."""
+    def refill(self, p: StockpileParams) -> np.ndarray:
+        """Buy back towards each stockpile's target, at most its ``refill_t_per_day``, on a
+        day none of its eligible buyers was below its trigger (so it neither released nor
+        wanted to); returns tonnes bought per stockpile (added to its level at once).
+        """
+        buy = np.minimum(p.refill_t_per_day, np.maximum(p.refill_target - self.level, 0.0))
+        buy[self.wanted] = 0.0
+        self.level += buy
+        return buy
+
+    def _trigger(self, p: StockpileParams, every: bool = False) -> np.ndarray:
+        """Highest trigger cover (days) per buyer over the stockpiles that hold stock (over
+        all of them if ``every``: one that refills must see its buyers' gaps when empty).
+        """
         if p is not self._for:  # new phase, or a stockpile ran empty
-            live = p.eligible & (self.level > 0.0)[:, None]
+            live = p.eligible & ((self.level > 0.0) | every)[:, None]
             self._for, self._high = p, np.where(live, p.trigger_days[:, None], 0.0).max(
                 0, initial=0.0)
         return self._high

@@ -63,6 +63,35 @@ def test_stockpile_releases_only_to_eligible_buyers_below_trigger_within_limit()
     assert first == 21 and released[first] == pytest.approx(1.0)  # tops up to 20 days
 
 
+def test_stockpile_refills_at_its_rate_only_when_no_eligible_buyer_is_short():
+    """The reserve empties during an embargo, the gate reopens on day 56; from then on it
+    buys back 0.5 t/day up to its 30 t, never on a day its buyer is below the trigger."""
+    reserve = {"stock_t": 30.0, "release": {"trigger_cover_days": 20, "max_t_per_day": 1.5,
+                                            "sectors": ["automotive"], "regions": ["US"]},
+               "refill": {"t_per_day": 0.5}}
+    reopen = {"date": "2025-03-03", "label": "reopen", "source": "test",
+              "set": {"gate.regions.US.regime.civil": "open"}}
+    base = {**STEADY, "gate.regions.US.regime.civil": "embargo",
+            "buyers.us_auto.on_denial": "lose", "stockpiles": {"ndS": reserve}}
+    r = run(scenario(base, timeline=[reopen]))
+    level, bought, given = r.stockpile[:, 0], r.stockpile_refill[:, 0], r.released[:, 0]
+    before = np.concatenate(([30.0], level[:-1]))
+    np.testing.assert_allclose(level, before - given + bought, atol=1e-12)  # lead time 0
+    assert level[50] == 0.0 and level[-1] == pytest.approx(30.0)  # emptied, then rebuilt
+    assert bought.sum() == pytest.approx(given.sum())
+    on_hand = np.concatenate(([40.0], r.inventory[:-1, 0])) + r.received[:, 0]
+    short = on_hand < 20.0  # 20 days of 1 t/day, before the day's release and demand
+    assert not (bought[short] > 0).any() and (given[~short] == 0).all()
+    np.testing.assert_allclose(bought[~short], np.minimum(0.5, 30.0 - before[~short]),
+                               atol=1e-12)
+    # a timeline event can start the refill: nothing is bought before 2025-05-05 (day 119)
+    late = {"date": "2025-05-05", "label": "refill", "source": "test",
+            "set": {"stockpiles.ndS.refill.t_per_day": 0.5}}
+    r2 = run(scenario({**base, "stockpiles": {"ndS": {**reserve, "refill": {}}}},
+                      timeline=[reopen, late]))
+    assert r2.stockpile_refill[:119].sum() == 0.0 and r2.stockpile_refill[119:].sum() > 0.0
+
+
 def test_substitution_ramps_linearly_after_the_trigger():
     sub = {"trigger_cover_days": 10, "max_share": 0.4, "lead_days": 20}
     sc = scenario({**STEADY, "gate.regions.US.regime.civil": "embargo",
