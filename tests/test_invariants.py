@@ -22,7 +22,8 @@ def busy():
         "gray_channel": {"leak_share": 0.2, "delay_days": 12, "premium_usd_per_kg": 40},
         "stockpiles": {"reserve": {"stock_t": 50.0, "lead_time_days": 2,
                                    "release": {"trigger_cover_days": 15, "max_t_per_day": 2,
-                                               "sectors": ["automotive"], "regions": ["US"]}}},
+                                               "sectors": ["automotive"], "regions": ["US"]},
+                                   "refill": {"t_per_day": 0.3}}},
         "china.export_capacity_t_per_day": 3.0,
     }, timeline=[CONTROLS])
 
@@ -61,11 +62,15 @@ def test_dispatched_equals_received_plus_in_transit():
 
 
 def test_stockpile_released_equals_level_drop():
+    """Level = stock + refills - releases given; what was given and has not arrived is at
+    most two days of releases (lead time 2)."""
     r = run(busy(), 0)
-    released_total = r.released.sum()
-    in_way = 50.0 - r.stockpile[-1, 0] - released_total
-    assert r.stockpile[-1, 0] < 50.0
-    assert 0.0 <= in_way <= 2 * 2.0 + 1e-9  # at most two days of releases still travelling
+    refills = np.cumsum(r.stockpile_refill[:, 0])
+    arrived = np.cumsum(r.released[:, 0])
+    in_way = 50.0 + refills - r.stockpile[:, 0] - arrived
+    assert r.stockpile[:, 0].min() < 50.0 and refills[-1] > 0.0
+    assert in_way.min() >= -1e-9 and in_way.max() <= 2 * 2.0 + 1e-9
+    assert r.stockpile[:, 0].max() <= 50.0 + 1e-9  # never above its target
 
 
 def test_same_seed_identical_arrays():
