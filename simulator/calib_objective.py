@@ -10,19 +10,16 @@ horizon is cut after the last month used (the model is causal, so those months a
 from __future__ import annotations
 
 import re
-import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from simulator import metrics
 from simulator.calib_params import Param, apply, fail
-from simulator.ensemble import month_index
+from simulator.ensemble import Workers, month_index
 from simulator.model import simulate
 from simulator.observed import BUILTIN, load_observed
 from simulator.plan import Plan, compile_plan
@@ -122,56 +119,37 @@ def _block(plan: Plan, start: int, stop: int, seed: int) -> np.ndarray:
                      for k in range(start, stop)])
 
 
-def _quiet_worker() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-
-
 class Runner:
     """Runs replications 0..n-1 of a plan in-process, on a process pool or on Dask.
 
-    Unlike :func:`simulator.ensemble.execute`, the pool (or Dask client) lives for the whole
-    calibration, which evaluates the model a hundred times or more, and only monthly
+    Unlike a single :func:`simulator.ensemble.execute`, its :class:`Workers` live for the
+    whole calibration, which evaluates the model a hundred times or more, and only monthly
     dispatch is computed.
     """
 
     def __init__(self, workers: int, backend: str = "local", scheduler: str | None = None
                  ) -> None:
         self.workers, self.backend = max(1, workers), backend
-        self.pool: Any = None
-        self.cluster: Any = None
-        if backend == "dask":
-            from dask.distributed import Client, LocalCluster
-
-            self.cluster = None if scheduler else LocalCluster(
-                n_workers=self.workers, threads_per_worker=1, dashboard_address=None)
-            self.pool = Client(scheduler or self.cluster)
-        elif self.workers > 1:
-            self.pool = ProcessPoolExecutor(self.workers, initializer=_quiet_worker)
+        self.session = Workers(self.workers, backend, scheduler)
 
     def monthly(self, plan: Plan, n: int, seed: int) -> np.ndarray:
         """[replication, month, region] dispatched tonnes, in replication order."""
-        if self.pool is None or n == 1:
+        if not self.session.parallel or n == 1:
             return _block(plan, 0, n, seed)
         edges = np.linspace(0, n, min(n, self.workers) + 1).astype(int)
         spans = list(zip(edges[:-1], edges[1:], strict=True))
         if self.backend == "dask":
-            plan_f = self.pool.scatter(plan, broadcast=True)
-            futs = [self.pool.submit(_block, plan_f, a, b, seed, pure=False) for a, b in spans]
+            client = self.session.dask()
+            plan_f = client.scatter(plan, broadcast=True)
+            futs = [client.submit(_block, plan_f, a, b, seed, pure=False) for a, b in spans]
         else:
-            futs = [self.pool.submit(_block, plan, a, b, seed) for a, b in spans]
+            pool = self.session.processes()
+            futs = [pool.submit(_block, plan, a, b, seed) for a, b in spans]
         return np.concatenate([f.result() for f in futs])
 
     def close(self, abort: bool = False) -> None:
         """Stop the workers (at once if ``abort``, e.g. after Ctrl-C)."""
-        if abort and isinstance(self.pool, ProcessPoolExecutor):
-            for proc in list(getattr(self.pool, "_processes", {}).values()):
-                proc.terminate()
-        if self.backend == "dask":
-            self.pool.close()
-            if self.cluster is not None:
-                self.cluster.close()
-        elif self.pool is not None:
-            self.pool.shutdown(wait=not abort, cancel_futures=True)
+        self.session.close(abort)
 
 
 # ----------------------------------------------------------------------------- the loss

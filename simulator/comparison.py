@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from simulator import metrics
-from simulator.ensemble import ChunkResult, execute, plan_chunks
+from simulator.ensemble import ChunkResult, Workers, execute, plan_chunks
 from simulator.plan import compile_plan
 from simulator.results import replication_table, write_replications
 from simulator.runner import ResumeError, RunDir
@@ -245,8 +245,7 @@ def _workdir(final: Path, identity: dict[str, Any], resume: bool) -> Path:
 
 
 def _simulate(variant: Variant, sc: Scenario, seed: int, n: int, rundir: RunDir,
-              workers: int, tick: Callable[[int], None], backend: str = "local",
-              scheduler: str | None = None) -> Arm:
+              session: Workers, tick: Callable[[int], None]) -> Arm:
     """Run (or finish) one variant's replications with the shared root seed."""
     plan = compile_plan(sc)
     ents = metrics.entities(plan)
@@ -265,8 +264,7 @@ def _simulate(variant: Variant, sc: Scenario, seed: int, n: int, rundir: RunDir,
         collect(rundir.load(c), save=False)
     todo = [c for c in plan_chunks(n) if c not in done]
     if todo:
-        execute(plan, todo, seed, 0, max(1, min(workers, len(todo))), collect, variant.name,
-                backend, scheduler)
+        execute(plan, todo, seed, 0, session.workers, collect, variant.name, session=session)
     return arm
 
 
@@ -333,10 +331,13 @@ def compare_variants(scenario: Scenario, variants: Sequence[Variant],
     if progress:
         progress(0, total)
     arms = []
-    for i, (v, (sc, _)) in enumerate(zip(variants, built, strict=True)):
-        rid = {"variant": v.name, "hash": scenario_hash(sc), "replications": n, "seed": seed_}
-        rundir = RunDir(work / "variants" / f"v{i:03d}", rid, resume)
-        arms.append(_simulate(v, sc, seed_, n, rundir, cores, tick, backend, scheduler))
+    # one pool or cluster for every variant (a LocalCluster takes seconds to start)
+    with Workers(min(cores, len(plan_chunks(n))), backend, scheduler) as session:
+        for i, (v, (sc, _)) in enumerate(zip(variants, built, strict=True)):
+            rid = {"variant": v.name, "hash": scenario_hash(sc), "replications": n,
+                   "seed": seed_}
+            rundir = RunDir(work / "variants" / f"v{i:03d}", rid, resume)
+            arms.append(_simulate(v, sc, seed_, n, rundir, session, tick))
     from simulator import __version__
 
     manifest = {

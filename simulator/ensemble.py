@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -146,64 +147,110 @@ def run_chunk(plan: Plan, chunk: Chunk, seed: int, daily_upto: int, variant: str
                        time.perf_counter() - t0)
 
 
-def execute_dask(plan: Plan, chunks: Iterable[Chunk], seed: int, daily_upto: int,
-                 workers: int, on_result: Callable[[ChunkResult], None], variant: str = "",
-                 scheduler: str | None = None) -> None:
-    """Run ``chunks`` as Dask tasks on the cluster at ``scheduler`` (or a LocalCluster of
-    ``workers`` single-threaded processes); a task whose worker dies is retried.
-    """
-    import dask
-    from dask.distributed import Client, LocalCluster, as_completed
+class Workers:
+    """Where chunks run: in this process, on a process pool, or on Dask (a LocalCluster of
+    single-threaded worker processes, or the cluster at ``scheduler``).
 
-    cluster = None
-    if not scheduler:
-        # Workers sample their task's stack every 10 ms and wake their event loop every
-        # 20 ms by default; on this pure-Python simulation that costs about 10% of the
-        # compute on 2 cores (benchmarks/README.md). Diagnostics only: turn them down.
-        quiet = {"distributed.worker.profile.enabled": False,
-                 "distributed.admin.tick.interval": "1s",
-                 "distributed.admin.system-monitor.interval": "2s",
-                 "distributed.worker.memory.monitor-interval": "1s"}
-        with dask.config.set(quiet):
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
-    client = Client(scheduler or cluster)
+    Opened on first use and kept until :meth:`close`, so the chunks of many runs (a
+    comparison's variants, a sweep's points) share one pool or cluster instead of starting
+    one each (about 4 s for a LocalCluster). A context manager: leaving it by an exception
+    stops the workers at once.
+    """
+
+    def __init__(self, workers: int, backend: str = "local", scheduler: str | None = None
+                 ) -> None:
+        self.workers, self.backend, self.scheduler = max(1, workers), backend, scheduler
+        self.pool: ProcessPoolExecutor | None = None
+        self.client: Any = None
+        self.cluster: Any = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self.close(abort=kind is not None)
+
+    @property
+    def parallel(self) -> bool:
+        """Chunks go to other processes (Dask, or a pool of more than one)."""
+        return self.backend == "dask" or self.workers > 1
+
+    def dask(self) -> Any:
+        """The Dask client (started on first use)."""
+        if self.client is None:
+            import dask
+            from dask.distributed import Client, LocalCluster
+
+            if not self.scheduler:
+                # Workers sample their task's stack every 10 ms and wake their event loop
+                # every 20 ms by default; on this pure-Python simulation that costs about
+                # 10% of the compute on 2 cores (benchmarks/README.md). Diagnostics only.
+                quiet = {"distributed.worker.profile.enabled": False,
+                         "distributed.admin.tick.interval": "1s",
+                         "distributed.admin.system-monitor.interval": "2s",
+                         "distributed.worker.memory.monitor-interval": "1s"}
+                with dask.config.set(quiet):
+                    self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                                processes=True, dashboard_address=None)
+            self.client = Client(self.scheduler or self.cluster)
+        return self.client
+
+    def processes(self) -> ProcessPoolExecutor:
+        """The process pool (started on first use)."""
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(max_workers=self.workers,
+                                            initializer=_ignore_interrupt)
+        return self.pool
+
+    def close(self, abort: bool = False) -> None:
+        """Stop the workers; with ``abort`` (Ctrl-C, a failure) do not wait for running
+        chunks (finished ones are already saved).
+        """
+        if self.pool is not None:
+            if abort:
+                for proc in list(getattr(self.pool, "_processes", {}).values()):
+                    proc.terminate()
+            self.pool.shutdown(wait=not abort, cancel_futures=True)
+            self.pool = None
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
+
+
+def _run_dask(client: Any, plan: Plan, chunks: list[Chunk], seed: int, daily_upto: int,
+              on_result: Callable[[ChunkResult], None], variant: str) -> None:
+    """Chunks as Dask tasks; a task whose worker dies is retried."""
+    from dask.distributed import as_completed
+
+    plan_f = client.scatter(plan, broadcast=True)
+    futures = [client.submit(run_chunk, plan_f, c, seed, daily_upto, variant,
+                             key=f"magsim-{c.name}-{variant}", retries=3, pure=False)
+               for c in chunks]
+    left = set(futures)
     try:
-        plan_f = client.scatter(plan, broadcast=True)
-        futures = [client.submit(run_chunk, plan_f, c, seed, daily_upto, variant,
-                                 key=f"magsim-{c.name}-{variant}", retries=3, pure=False)
-                   for c in chunks]
         for fut in as_completed(futures):
             on_result(fut.result())
+            left.discard(fut)
             fut.release()
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        for fut in left:  # after a failure, on a cluster that outlives this call
+            fut.cancel()
 
 
-def execute(plan: Plan, chunks: Iterable[Chunk], seed: int, daily_upto: int, workers: int,
-            on_result: Callable[[ChunkResult], None], variant: str = "",
-            backend: str = "local", scheduler: str | None = None) -> None:
-    """Run ``chunks`` (in-process if ``workers`` is 1, on a process pool, or on Dask) and
-    hand each result to ``on_result`` as soon as it is finished.
-    """
-    todo = list(chunks)
-    if backend == "dask":
-        execute_dask(plan, todo, seed, daily_upto, workers, on_result, variant, scheduler)
-        return
-    if workers <= 1 or len(todo) <= 1:
-        for c in todo:
-            on_result(run_chunk(plan, c, seed, daily_upto, variant))
-        return
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupt)
+def _run_pool(pool: ProcessPoolExecutor, workers: int, plan: Plan, chunks: list[Chunk],
+              seed: int, daily_upto: int, on_result: Callable[[ChunkResult], None],
+              variant: str) -> None:
+    """Chunks on the pool, at most two per worker queued at a time."""
+    pending: set[Future[ChunkResult]] = set()
+    queue = iter(chunks)
+    for c in queue:
+        pending.add(pool.submit(run_chunk, plan, c, seed, daily_upto, variant))
+        if len(pending) >= 2 * workers:
+            break
     try:
-        pending: set[Future[ChunkResult]] = set()
-        queue = iter(todo)
-        for c in queue:
-            pending.add(pool.submit(run_chunk, plan, c, seed, daily_upto, variant))
-            if len(pending) >= 2 * workers:
-                break
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
@@ -211,14 +258,34 @@ def execute(plan: Plan, chunks: Iterable[Chunk], seed: int, daily_upto: int, wor
                 nxt = next(queue, None)
                 if nxt is not None:
                     pending.add(pool.submit(run_chunk, plan, nxt, seed, daily_upto, variant))
-    except BaseException:
-        # Ctrl-C or a failure: finished chunks are already saved; stop the workers now
-        # rather than wait for the chunks they are running.
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
+    finally:
+        for fut in pending:
+            fut.cancel()
+
+
+def execute(plan: Plan, chunks: Iterable[Chunk], seed: int, daily_upto: int, workers: int,
+            on_result: Callable[[ChunkResult], None], variant: str = "",
+            backend: str = "local", scheduler: str | None = None,
+            session: Workers | None = None) -> None:
+    """Run ``chunks`` (in-process if ``workers`` is 1, on a process pool, or on Dask) and
+    hand each result to ``on_result`` as soon as it is finished.
+
+    ``session``: run on these :class:`Workers` (left open) instead of starting workers for
+    this call alone (``workers``, ``backend`` and ``scheduler`` are then ignored).
+    """
+    todo = list(chunks)
+    if session is None:
+        with Workers(workers, backend, scheduler) as own:
+            execute(plan, todo, seed, daily_upto, workers, on_result, variant, session=own)
+        return
+    if session.backend == "dask":
+        _run_dask(session.dask(), plan, todo, seed, daily_upto, on_result, variant)
+    elif session.workers > 1 and len(todo) > 1:
+        _run_pool(session.processes(), session.workers, plan, todo, seed, daily_upto,
+                  on_result, variant)
+    else:
+        for c in todo:
+            on_result(run_chunk(plan, c, seed, daily_upto, variant))
 
 
 def _ignore_interrupt() -> None:

@@ -194,6 +194,24 @@ def test_same_comparison_with_one_or_two_workers(tmp_path):
         assert (one.directory / name).read_bytes() == (two.directory / name).read_bytes()
 
 
+def test_variants_share_one_process_pool(tmp_path, monkeypatch):
+    """A comparison starts its workers once for all its variants, not once per variant."""
+    import simulator.ensemble as ensemble
+
+    started = []
+
+    class Counted(ensemble.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            started.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(ensemble, "ProcessPoolExecutor", Counted)
+    sc = scenario({"variants": {"v": {"gate.reviewers": 6}, "w": {"gate.reviewers": 9}}},
+                  timeline=[CONTROLS])
+    comp = compare(sc, replications=4, workers=2, out=tmp_path / "c", figures=False)
+    assert len(comp.variants) == 3 and len(started) == 1
+
+
 def test_interrupted_comparison_resumes_to_the_same_result(tmp_path):
     sc = scenario({"variants": {"v": {"gate.reviewers": 6}}}, timeline=[CONTROLS])
     whole = compare(sc, replications=6, out=tmp_path / "whole", **_quiet())
