@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from simulator import metrics
-from simulator.ensemble import ChunkResult, Workers, execute, plan_chunks
+from simulator.ensemble import ChunkResult, Job, Workers, execute_jobs, plan_chunks
 from simulator.plan import compile_plan
 from simulator.results import replication_table, write_replications
 from simulator.runner import ResumeError, RunDir
@@ -244,9 +244,11 @@ def _workdir(final: Path, identity: dict[str, Any], resume: bool) -> Path:
     return work
 
 
-def _simulate(variant: Variant, sc: Scenario, seed: int, n: int, rundir: RunDir,
-              session: Workers, tick: Callable[[int], None]) -> Arm:
-    """Run (or finish) one variant's replications with the shared root seed."""
+def _arm(variant: Variant, sc: Scenario, seed: int, n: int, rundir: RunDir,
+         tick: Callable[[int], None]) -> tuple[Arm, Job]:
+    """One variant's arm, filled from the chunks ``rundir`` holds already, and the job
+    that runs the rest of its replications with the shared root seed.
+    """
     plan = compile_plan(sc)
     ents = metrics.entities(plan)
     arm = Arm(variant, sc, ents, np.full((n, len(ents), len(metrics.ALL_METRICS)), np.nan),
@@ -263,9 +265,7 @@ def _simulate(variant: Variant, sc: Scenario, seed: int, n: int, rundir: RunDir,
     for c in done:
         collect(rundir.load(c), save=False)
     todo = [c for c in plan_chunks(n) if c not in done]
-    if todo:
-        execute(plan, todo, seed, 0, session.workers, collect, variant.name, session=session)
-    return arm
+    return arm, Job(plan, todo, seed, collect, variant=variant.name)
 
 
 def _write(comp: Comparison, work: Path, figures: bool) -> None:
@@ -330,14 +330,18 @@ def compare_variants(scenario: Scenario, variants: Sequence[Variant],
     t0 = time.perf_counter()
     if progress:
         progress(0, total)
-    arms = []
-    # one pool or cluster for every variant (a LocalCluster takes seconds to start)
-    with Workers(min(cores, len(plan_chunks(n))), backend, scheduler) as session:
-        for i, (v, (sc, _)) in enumerate(zip(variants, built, strict=True)):
-            rid = {"variant": v.name, "hash": scenario_hash(sc), "replications": n,
-                   "seed": seed_}
-            rundir = RunDir(work / "variants" / f"v{i:03d}", rid, resume)
-            arms.append(_simulate(v, sc, seed_, n, rundir, session, tick))
+    arms, jobs = [], []
+    for i, (v, (sc, _)) in enumerate(zip(variants, built, strict=True)):
+        rid = {"variant": v.name, "hash": scenario_hash(sc), "replications": n, "seed": seed_}
+        arm, job = _arm(v, sc, seed_, n, RunDir(work / "variants" / f"v{i:03d}", rid, resume),
+                        tick)
+        arms.append(arm)
+        jobs.append(job)
+    # every variant's chunks in one queue on one pool or cluster (a LocalCluster takes
+    # seconds to start; a queue per variant would leave workers idle at its end)
+    with Workers(min(cores, sum(len(j.chunks) for j in jobs) or 1), backend,
+                 scheduler) as session:
+        execute_jobs(jobs, session)
     from simulator import __version__
 
     manifest = {

@@ -220,19 +220,38 @@ class Workers:
             self.cluster = None
 
 
-def _run_dask(client: Any, plan: Plan, chunks: list[Chunk], seed: int, daily_upto: int,
-              on_result: Callable[[ChunkResult], None], variant: str) -> None:
-    """Chunks as Dask tasks; a task whose worker dies is retried."""
+@dataclass
+class Job:
+    """Chunks of one plan to run, and where their results go."""
+
+    plan: Plan
+    chunks: list[Chunk]
+    seed: int
+    on_result: Callable[[ChunkResult], None]
+    daily_upto: int = 0
+    variant: str = ""
+
+    def args(self, c: Chunk, plan: Any = None) -> tuple[Any, ...]:
+        """Arguments of :func:`run_chunk` for chunk ``c`` (``plan``: a stand-in for it)."""
+        return (self.plan if plan is None else plan, c, self.seed, self.daily_upto,
+                self.variant)
+
+
+def _run_dask(client: Any, jobs: list[Job]) -> None:
+    """Every job's chunks as Dask tasks at once; a task whose worker dies is retried."""
     from dask.distributed import as_completed
 
-    plan_f = client.scatter(plan, broadcast=True)
-    futures = [client.submit(run_chunk, plan_f, c, seed, daily_upto, variant,
-                             key=f"magsim-{c.name}-{variant}", retries=3, pure=False)
-               for c in chunks]
-    left = set(futures)
+    owner: dict[Any, Job] = {}
+    for job in jobs:
+        plan_f = client.scatter(job.plan, broadcast=True)
+        for c in job.chunks:
+            fut = client.submit(run_chunk, *job.args(c, plan_f),
+                                key=f"magsim-{c.name}-{job.variant}", retries=3, pure=False)
+            owner[fut] = job
+    left = set(owner)
     try:
-        for fut in as_completed(futures):
-            on_result(fut.result())
+        for fut in as_completed(list(owner)):
+            owner[fut].on_result(fut.result())
             left.discard(fut)
             fut.release()
     finally:
@@ -240,52 +259,57 @@ def _run_dask(client: Any, plan: Plan, chunks: list[Chunk], seed: int, daily_upt
             fut.cancel()
 
 
-def _run_pool(pool: ProcessPoolExecutor, workers: int, plan: Plan, chunks: list[Chunk],
-              seed: int, daily_upto: int, on_result: Callable[[ChunkResult], None],
-              variant: str) -> None:
-    """Chunks on the pool, at most two per worker queued at a time."""
-    pending: set[Future[ChunkResult]] = set()
-    queue = iter(chunks)
-    for c in queue:
-        pending.add(pool.submit(run_chunk, plan, c, seed, daily_upto, variant))
-        if len(pending) >= 2 * workers:
-            break
+def _run_pool(pool: ProcessPoolExecutor, workers: int, jobs: list[Job]) -> None:
+    """Every job's chunks on the pool in one queue (no idle tail between jobs), at most
+    two per worker submitted at a time.
+    """
+    queue = iter([(job, c) for job in jobs for c in job.chunks])
+    pending: dict[Future[ChunkResult], Job] = {}
+
+    def submit_next() -> None:
+        item = next(queue, None)
+        if item is not None:
+            job, c = item
+            pending[pool.submit(run_chunk, *job.args(c))] = job
+
+    for _ in range(2 * workers):
+        submit_next()
     try:
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for fut in done:
-                on_result(fut.result())
-                nxt = next(queue, None)
-                if nxt is not None:
-                    pending.add(pool.submit(run_chunk, plan, nxt, seed, daily_upto, variant))
+                pending.pop(fut).on_result(fut.result())
+                submit_next()
     finally:
         for fut in pending:
             fut.cancel()
 
 
+def execute_jobs(jobs: list[Job], session: Workers) -> None:
+    """Run the chunks of all ``jobs`` on ``session``, handing each result to its job's
+    ``on_result`` as soon as it is finished (in-process when there is one worker or one
+    chunk in all).
+    """
+    jobs = [j for j in jobs if j.chunks]
+    if session.backend == "dask":
+        if jobs:
+            _run_dask(session.dask(), jobs)
+    elif session.workers > 1 and sum(len(j.chunks) for j in jobs) > 1:
+        _run_pool(session.processes(), session.workers, jobs)
+    else:
+        for job in jobs:
+            for c in job.chunks:
+                job.on_result(run_chunk(*job.args(c)))
+
+
 def execute(plan: Plan, chunks: Iterable[Chunk], seed: int, daily_upto: int, workers: int,
             on_result: Callable[[ChunkResult], None], variant: str = "",
-            backend: str = "local", scheduler: str | None = None,
-            session: Workers | None = None) -> None:
+            backend: str = "local", scheduler: str | None = None) -> None:
     """Run ``chunks`` (in-process if ``workers`` is 1, on a process pool, or on Dask) and
     hand each result to ``on_result`` as soon as it is finished.
-
-    ``session``: run on these :class:`Workers` (left open) instead of starting workers for
-    this call alone (``workers``, ``backend`` and ``scheduler`` are then ignored).
     """
-    todo = list(chunks)
-    if session is None:
-        with Workers(workers, backend, scheduler) as own:
-            execute(plan, todo, seed, daily_upto, workers, on_result, variant, session=own)
-        return
-    if session.backend == "dask":
-        _run_dask(session.dask(), plan, todo, seed, daily_upto, on_result, variant)
-    elif session.workers > 1 and len(todo) > 1:
-        _run_pool(session.processes(), session.workers, plan, todo, seed, daily_upto,
-                  on_result, variant)
-    else:
-        for c in todo:
-            on_result(run_chunk(plan, c, seed, daily_upto, variant))
+    with Workers(workers, backend, scheduler) as session:
+        execute_jobs([Job(plan, list(chunks), seed, on_result, daily_upto, variant)], session)
 
 
 def _ignore_interrupt() -> None:
