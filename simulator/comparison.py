@@ -41,7 +41,7 @@ from scipy import stats
 from simulator import metrics
 from simulator.ensemble import ChunkResult, Job, Workers, execute_jobs, plan_chunks
 from simulator.plan import compile_plan
-from simulator.results import replication_table, write_replications
+from simulator.results import write_replications
 from simulator.runner import ResumeError, RunDir
 from simulator.scenarios import load_scenario, scenario_hash, with_overrides
 from simulator.schema import Scenario
@@ -164,10 +164,6 @@ class Comparison:
                          "unmet_t_cvar95": metrics.cvar95(unmet),
                          "fill_rate_mean": float(np.nanmean(a.values("fill_rate")))})
         return pd.DataFrame(rows)
-
-    def replications(self, arm: Arm) -> pd.DataFrame:
-        """One row per replication, entity and metric of one variant."""
-        return replication_table(arm.entities, arm.shortage, arm.variant.name).to_pandas()
 
     def plot_frontier(self) -> Any:
         """Expected cost vs CVaR95 of unmet tonnes, one labelled point per variant."""

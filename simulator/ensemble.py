@@ -147,6 +147,15 @@ def run_chunk(plan: Plan, chunk: Chunk, seed: int, daily_upto: int, variant: str
                        time.perf_counter() - t0)
 
 
+QUIET_DASK = {"distributed.worker.profile.enabled": False,
+              "distributed.admin.tick.interval": "1s",
+              "distributed.admin.system-monitor.interval": "2s",
+              "distributed.worker.memory.monitor-interval": "1s"}
+"""Dask settings of magsim's LocalCluster: by default a worker samples its task's stack every
+10 ms and wakes its event loop every 20 ms, which slows this pure-Python simulation
+(``benchmarks/bench_dask_overhead.py``); they are diagnostics only."""
+
+
 class Workers:
     """Where chunks run: in this process, on a process pool, or on Dask (a LocalCluster of
     single-threaded worker processes, or the cluster at ``scheduler``).
@@ -182,14 +191,7 @@ class Workers:
             from dask.distributed import Client, LocalCluster
 
             if not self.scheduler:
-                # Workers sample their task's stack every 10 ms and wake their event loop
-                # every 20 ms by default; on this pure-Python simulation that costs about
-                # 10% of the compute on 2 cores (benchmarks/README.md). Diagnostics only.
-                quiet = {"distributed.worker.profile.enabled": False,
-                         "distributed.admin.tick.interval": "1s",
-                         "distributed.admin.system-monitor.interval": "2s",
-                         "distributed.worker.memory.monitor-interval": "1s"}
-                with dask.config.set(quiet):
+                with dask.config.set(QUIET_DASK):
                     self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                                 processes=True, dashboard_address=None)
             self.client = Client(self.scheduler or self.cluster)

@@ -74,11 +74,7 @@ class StockpileParams:
     rank: np.ndarray  # [stockpile, buyer] position of the buyer's sector in ``sectors``
     refill_t_per_day: np.ndarray  # [stockpile] largest refill purchase per day (t/day)
     refill_target: np.ndarray  # [stockpile] level bought back up to (t)
-
-    @property
-    def refills(self) -> bool:
-        """Some stockpile buys back in this phase."""
-        return bool(np.count_nonzero(self.refill_t_per_day))
+    refills: bool  # some stockpile buys back in this phase (read by the daily step)
 
 
 @dataclass(frozen=True)
@@ -197,6 +193,7 @@ def _buyers(s: Scenario, suppliers: list[str]) -> BuyerParams:
 
 def _stockpiles(s: Scenario, buyers: list[str]) -> StockpileParams:
     sp = list(s.stockpiles.values())
+    rate = np.array([p.refill.t_per_day for p in sp], dtype=float)
     eligible = np.array([[b.sector in p.release.sectors and b.region in p.release.regions
                           for b in s.buyers.values()] for p in sp], dtype=bool)
     return StockpileParams(
@@ -208,9 +205,10 @@ def _stockpiles(s: Scenario, buyers: list[str]) -> StockpileParams:
         rank=np.array([[p.release.sectors.index(b.sector) if b.sector in p.release.sectors
                         else len(p.release.sectors) for b in s.buyers.values()] for p in sp],
                       dtype=float).reshape(len(sp), len(buyers)),
-        refill_t_per_day=np.array([p.refill.t_per_day for p in sp], dtype=float),
+        refill_t_per_day=rate,
         refill_target=np.array([p.stock_t if p.refill.target_t is None else p.refill.target_t
                                 for p in sp], dtype=float),
+        refills=bool(np.count_nonzero(rate)),
     )
 
 

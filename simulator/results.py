@@ -152,16 +152,12 @@ def write_replications(writer: pq.ParquetWriter | None, path: Path,
     a time (about ``rows`` rows each), so the whole long table never exists in memory.
     Returns the writer (opened on first use); the caller closes it.
     """
-    per_rep = max(1, shortage.shape[1] * shortage.shape[2])
-    step = max(1, rows // per_rep)
-    for a in range(0, shortage.shape[0], step):
+    step = max(1, rows // max(1, shortage.shape[1] * shortage.shape[2]))
+    for a in range(0, max(1, len(shortage)), step):  # no replications: the schema alone
         t = replication_table(entities, shortage[a:a + step], variant, a)
         writer = writer or pq.ParquetWriter(path, t.schema)
         writer.write_table(t)
-    if writer is None:  # no replications: an empty file with the schema
-        t = replication_table(entities, shortage, variant)
-        writer = pq.ParquetWriter(path, t.schema)
-        writer.write_table(t)
+    assert writer is not None
     return writer
 
 
@@ -241,9 +237,9 @@ class Results:
         """Distribution of unmet tonnes per sector across replications."""
         from simulator import plots
 
-        rows = (self._replications if self._replications is not None else self._sectors
-                if self._sectors is not None else self._read_replications(level="sector"))
-        return plots.shortage(rows)
+        rows = self._replications if self._replications is not None else self._sectors
+        return plots.shortage(rows if rows is not None else
+                              self._read_replications(level="sector"))
 
     def plot_validation(self) -> Any:
         """Modelled vs observed monthly exports, a panel per destination with observations."""
