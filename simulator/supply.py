@@ -172,8 +172,9 @@ class Stockpiles:
     def release(self, day: int, p: StockpileParams, on_hand: np.ndarray, forecast: np.ndarray
                 ) -> None:
         """Top eligible buyers up to their trigger cover, within each stockpile's limits."""
-        self.wanted[:] = False
         refills = p.refills
+        if refills:  # only a refill reads it
+            self.wanted[:] = False
         if not np.count_nonzero(on_hand + self.on_way < self._trigger(p, refills) * forecast):
             return  # nobody below a trigger (releases only shrink the gaps)
         for k in range(len(self.level)):
