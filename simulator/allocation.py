@@ -16,36 +16,58 @@ RULES = ("fifo", "pro_rata", "priority")
 EPS = 1e-12
 
 
-def pro_rata(capacity: float, need: np.ndarray) -> np.ndarray:
-    """Tonnes per buyer when ``capacity`` is split in proportion to ``need`` (t)."""
-    total = need.sum()
-    if total <= capacity:
-        return need.copy()
-    return need * (capacity / total)
+def pro_rata_rows(capacity: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Tonnes per [row, buyer] when ``capacity[row]`` is split in proportion to ``need`` (t);
+    rows are replications stepped together, each split on its own.
+    """
+    total = need.sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = need * (capacity / total)[:, None]
+    return np.where((total <= capacity)[:, None], need, scaled)
 
 
-def by_priority(capacity: float, need: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """Serve ranks in order (0 first), pro rata within a rank (t per buyer)."""
+def by_priority_rows(capacity: np.ndarray, need: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Serve ranks in order (0 first, ``rank`` per buyer), pro rata within a rank, row by row
+    (t per [row, buyer]).
+    """
     out = np.zeros_like(need)
-    left = capacity
+    left = np.array(capacity, dtype=float)
+    live = np.ones(len(left), dtype=bool)  # rows with capacity left
     for r in np.unique(rank):
-        members = rank == r
-        share = pro_rata(left, need * members)
+        share = pro_rata_rows(left, need * (rank == r))
+        share[~live] = 0.0
         out += share
-        left -= share.sum()
-        if left <= EPS:
+        left[live] -= share[live].sum(1)
+        live &= left > EPS
+        if not live.any():
             break
     return out
 
 
+def in_order_rows(capacity: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Serve buyers in index order, row by row (used where no arrival order exists)."""
+    cum = np.add.accumulate(need, axis=1)
+    return np.minimum(np.maximum(capacity[:, None] - (cum - need), 0.0), need)
+
+
+def pro_rata(capacity: float, need: np.ndarray) -> np.ndarray:
+    """Tonnes per buyer when ``capacity`` is split in proportion to ``need`` (t)."""
+    return pro_rata_rows(np.array([capacity]), need[None])[0]
+
+
+def by_priority(capacity: float, need: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Serve ranks in order (0 first), pro rata within a rank (t per buyer)."""
+    return by_priority_rows(np.array([capacity]), need[None], rank)[0]
+
+
 def in_order(capacity: float, need: np.ndarray) -> np.ndarray:
     """Serve buyers in index order (used where no arrival order exists)."""
-    cum = np.add.accumulate(need)
-    return np.minimum(np.maximum(capacity - (cum - need), 0.0), need)
+    return in_order_rows(np.array([capacity]), need[None])[0]
 
 
 class WaitingLine:
-    """Tonnes waiting for capacity, kept in arrival order and totalled per buyer (t).
+    """Tonnes waiting for capacity, kept in arrival order and totalled per buyer (t), for one
+    replication (:class:`WaitingLines` steps several together and gives the same numbers).
 
     Entries arrive in batches (a day's licence decisions in the order they were made, or a
     day's orders in buyer order) kept as arrays, so adding and serving a batch costs a few
@@ -68,8 +90,12 @@ class WaitingLine:
             self.chunks.append((buyers, tonnes, float(np.add.reduce(tonnes))))
             self.waiting += np.bincount(buyers, tonnes, len(self.waiting))
 
-    def add_all(self, tonnes: np.ndarray) -> None:
-        """Queue a vector of tonnes per buyer, in buyer order (zeros are harmless)."""
+    def add_all(self, tonnes: np.ndarray, only_nonzero: bool = False) -> None:
+        """Queue a vector of tonnes per buyer, in buyer order (zeros are harmless); with
+        ``only_nonzero`` an all-zero vector queues nothing.
+        """
+        if only_nonzero and not np.count_nonzero(tonnes):
+            return
         self.chunks.append((None, tonnes, float(np.add.reduce(tonnes))))
         self.waiting += tonnes
 
@@ -87,9 +113,15 @@ class WaitingLine:
         """Tonnes waiting (t)."""
         return float(np.add.reduce(self.waiting))
 
-    def take(self, capacity: float, rule: str, rank: np.ndarray | None = None) -> np.ndarray:
-        """Remove up to ``capacity`` tonnes by ``rule``; returns tonnes per buyer."""
-        if not self.chunks:
+    def take(self, capacity: float, rule: str, rank: np.ndarray | None = None,
+             among: np.ndarray | None = None, flush: bool = False) -> np.ndarray:
+        """Remove up to ``capacity`` tonnes by ``rule``; returns tonnes per buyer.
+
+        Nothing is taken if ``among`` (one bool) is False. If what waits fits in
+        ``capacity`` it is all taken (with ``flush``, even with no entries left: rounding
+        crumbs go too).
+        """
+        if (among is not None and not among[0]) or not (self.chunks or flush):
             return np.zeros(len(self.waiting))
         if self.total <= capacity:
             out = self.waiting.copy()
@@ -134,16 +166,232 @@ class WaitingLine:
         everyone = np.arange(len(self.waiting))
         buyers = np.concatenate([everyone if b is None else b for b, _, _ in self.chunks])
         tonnes = np.concatenate([t for _, t, _ in self.chunks])
-        order = np.argsort(buyers, kind="stable")  # each buyer's entries, oldest first
-        ranked = buyers[order]
-        cum = np.cumsum(tonnes[order])
-        start = np.concatenate(([0.0], cum))[np.searchsorted(ranked, ranked)]  # before buyer
-        before = cum - tonnes[order] - start  # this buyer's tonnes in older entries
-        left = np.empty(len(tonnes))
-        left[order] = np.clip(tonnes[order] - np.maximum(amounts[ranked] - before, 0.0),
-                              0.0, None)
+        left = _after_taking(buyers, tonnes, amounts)
         keep = left > EPS
         self.chunks = deque([(buyers[keep], left[keep], float(left[keep].sum()))]
                             ) if keep.any() else deque()
         self.waiting -= amounts
         np.maximum(self.waiting, 0.0, out=self.waiting)
+
+
+def _after_taking(buyers: np.ndarray, tonnes: np.ndarray, amounts: np.ndarray) -> np.ndarray:
+    """Tonnes left in each entry (``tonnes[i]`` for ``buyers[i]``, oldest first) once
+    ``amounts`` per buyer are taken from each buyer's oldest entries.
+    """
+    order = np.argsort(buyers, kind="stable")  # each buyer's entries, oldest first
+    ranked = buyers[order]
+    cum = np.cumsum(tonnes[order])
+    start = np.concatenate(([0.0], cum))[np.searchsorted(ranked, ranked)]  # before buyer
+    before = cum - tonnes[order] - start  # this buyer's tonnes in older entries
+    left = np.empty(len(tonnes))
+    left[order] = np.clip(tonnes[order] - np.maximum(amounts[ranked] - before, 0.0), 0.0, None)
+    return left
+
+
+class Chunk:
+    """Entries that joined a waiting line together.
+
+    ``slots`` None: one entry per slot in slot order (``tonnes`` has every slot); otherwise
+    entry ``i`` is ``tonnes[i]`` for ``slots[i]``, grouped by replication (those of
+    replication ``r`` are ``bounds[r]:bounds[r + 1]``, in arrival order). ``total``: tonnes
+    left per replication, as first summed; ``alive``: the replications still holding it.
+    """
+
+    __slots__ = ("slots", "tonnes", "total", "alive", "bounds")
+
+    def __init__(self, slots: np.ndarray | None, tonnes: np.ndarray, total: np.ndarray,
+                 alive: np.ndarray, bounds: np.ndarray | None = None) -> None:
+        self.slots, self.tonnes, self.total, self.alive = slots, tonnes, total, alive
+        self.bounds = bounds
+
+
+class WaitingLines:
+    """Many waiting lines over the rows of one [line, buyer] array, served together: the
+    lines of replications stepped together (:mod:`simulator.lockstep`), or of every
+    supplier in every replication. Each line's capacity serves its own entries and gives
+    exactly what a :class:`WaitingLine` gives alone.
+    """
+
+    def __init__(self, n_buyers: int, waiting: np.ndarray | None = None, lines: int = 1) -> None:
+        self.n, self.reps = n_buyers, lines
+        self.chunks: deque[Chunk] = deque()
+        self.waiting = np.zeros(lines * n_buyers) if waiting is None else waiting
+        self.rows = self.waiting.reshape(lines, n_buyers)  # a view: [line, buyer]
+        self._all = np.ones(lines, dtype=bool)
+
+    def add_batch(self, slots: np.ndarray, tonnes: np.ndarray) -> None:
+        """Queue entries ``tonnes[i]`` for ``slots[i]`` (line-major), in that order."""
+        if not len(slots):
+            return
+        reps = self.reps
+        rep = slots // self.n
+        order = np.argsort(rep, kind="stable")
+        slots, tonnes = slots[order], tonnes[order]
+        bounds = np.searchsorted(rep[order], np.arange(reps + 1))
+        total = np.zeros(reps)
+        alive = bounds[1:] > bounds[:-1]
+        for r in alive.nonzero()[0].tolist():
+            total[r] = np.add.reduce(tonnes[bounds[r]:bounds[r + 1]])
+        self.chunks.append(Chunk(slots, tonnes, total, alive, bounds))
+        self.waiting += np.bincount(slots, tonnes, len(self.waiting))
+
+    def add_all(self, tonnes: np.ndarray, only_nonzero: bool = False) -> None:
+        """Queue a vector of tonnes per slot, in buyer order (zeros are harmless); with
+        ``only_nonzero`` lines whose row is all zero queue nothing.
+        """
+        rows = tonnes.reshape(self.reps, self.n)
+        alive = rows.any(1) if only_nonzero else self._all.copy()
+        self.chunks.append(Chunk(None, tonnes, rows.sum(1), alive))
+        self.waiting += tonnes
+
+    def take(self, capacity: float | np.ndarray, rule: str | np.ndarray,
+             rank: np.ndarray | None = None, among: np.ndarray | None = None,
+             flush: bool = False) -> np.ndarray:
+        """Remove up to ``capacity`` tonnes (one figure, or one per line) from each line by
+        ``rule`` (one, or one per line; ``rank`` per buyer, or per [line, buyer]); returns
+        tonnes per slot.
+
+        Only lines in ``among`` (bool; default all) take. A line whose waiting tonnes fit
+        in its capacity takes them all (with ``flush``, even with no entries left: rounding
+        crumbs go too).
+        """
+        out = np.zeros((self.reps, self.n))
+        if not self.chunks and not flush:
+            return out.ravel()
+        rows = self.rows
+        alive = np.array([c.alive for c in self.chunks], dtype=bool).reshape(-1, self.reps)
+        held = np.logical_or.reduce(alive, axis=0)
+        among = self._all if among is None else among
+        cap = np.broadcast_to(np.asarray(capacity, dtype=float), (self.reps,))
+        left = rows.sum(1)
+        fit = among & (left <= cap) & (held | flush)
+        short = among & held & (left > cap)
+        if np.count_nonzero(fit):
+            out[fit] = rows[fit]
+            rows[fit] = 0.0
+            alive &= ~fit
+            for c, a in zip(self.chunks, alive, strict=True):
+                c.alive = a
+        if np.count_nonzero(short):
+            fifo = short & (np.asarray(rule) == "fifo")
+            if np.count_nonzero(fifo):
+                self._take_fifo(cap, fifo, alive, out)
+            for name in ("pro_rata", "priority"):
+                these = short & (np.asarray(rule) == name)
+                if not np.count_nonzero(these):
+                    continue
+                need = rows[these]
+                ranks = np.zeros(self.n) if rank is None else (
+                    rank if rank.ndim == 1 else rank[these])
+                amounts = (pro_rata_rows(cap[these], need) if name == "pro_rata" else
+                           by_priority_rows(cap[these], need, ranks))
+                out[these] = amounts
+                for i, r in enumerate(these.nonzero()[0].tolist()):
+                    self._remove(r, amounts[i])
+        if np.count_nonzero(fit) or np.count_nonzero(short):
+            self.chunks = deque(c for c in self.chunks if np.count_nonzero(c.alive))
+        return out.ravel()
+
+    def _take_fifo(self, capacity: np.ndarray, short: np.ndarray, alive: np.ndarray,
+                   out: np.ndarray) -> None:
+        """Serve the ``short`` lines' entries oldest first, ``capacity`` per line
+        (``alive``: [chunk, line]).
+
+        Capacity left before each chunk is the running difference (``subtract.accumulate``,
+        as a loop would take it); each replication takes whole chunks while they fit, then
+        the oldest entries of the next one; contributions add up chunk by chunk.
+        """
+        reps, n = self.reps, self.n
+        mine = alive & short
+        total = np.array([c.total for c in self.chunks]).reshape(-1, reps)
+        size = np.where(mine, total, 0.0)
+        before = np.subtract.accumulate(
+            np.vstack((np.where(short, capacity, 0.0), size)), axis=0)[:-1]
+        stop = mine & ((before <= EPS) | (size > before))
+        first = np.where(stop.any(0), stop.argmax(0), len(size))  # chunk where each stops
+        ks = np.arange(len(size))[:, None]
+        whole = mine & (ks < first)
+        part = mine & (ks == first) & (before > EPS)
+        visit = min(int(first[short].max()) + 1, len(size))
+        chunks = list(self.chunks)[:visit]
+        whole, part, before = whole[:visit], part[:visit], before[:visit]
+        total = total[:visit].copy()
+        total[part] -= before[part]  # what a partly served chunk keeps
+        alive = alive[:visit] & ~whole
+        parts = np.zeros((visit, reps, n))  # what each chunk gives, per slot
+        dense = [k for k, c in enumerate(chunks) if c.slots is None]
+        if dense:
+            rows = np.array([chunks[k].tonnes for k in dense]).reshape(len(dense), reps, n)
+            parts[dense] = np.where(whole[dense][:, :, None], rows, 0.0)
+            i, r = part[dense].nonzero()
+            if len(i):
+                # the oldest entries of a chunk in full, then part of the next one
+                t = rows[i, r]
+                served = np.minimum(np.maximum(
+                    before[dense][i, r][:, None] - (np.add.accumulate(t, axis=1) - t), 0.0), t)
+                parts[np.asarray(dense)[i], r] = served
+                rows[i, r] = t - served
+                for j in np.unique(i).tolist():
+                    chunks[dense[j]].tonnes = rows[j].reshape(-1)
+        flat = parts.reshape(visit, reps * n)
+        for k, c in enumerate(chunks):
+            c.alive, c.total = alive[k], total[k]
+            if c.slots is None:
+                continue
+            b = c.bounds
+            w = whole[k]
+            if np.count_nonzero(w):
+                sel = np.repeat(w, np.diff(b))
+                flat[k] = np.bincount(c.slots[sel], c.tonnes[sel], reps * n)
+            for r in part[k].nonzero()[0].tolist():
+                lo, hi = int(b[r]), int(b[r + 1])
+                t = c.tonnes[lo:hi]
+                served = np.minimum(np.maximum(before[k, r] - (np.add.accumulate(t) - t),
+                                               0.0), t)
+                flat[k] += np.bincount(c.slots[lo:hi], served, reps * n)
+                keep = (t - served) > 0.0
+                c.slots = np.concatenate((c.slots[:lo], c.slots[lo:hi][keep], c.slots[hi:]))
+                c.tonnes = np.concatenate((c.tonnes[:lo], (t - served)[keep], c.tonnes[hi:]))
+                c.bounds = b = np.concatenate((b[:r + 1], b[r + 1:] - (hi - lo) + int(
+                    np.count_nonzero(keep))))
+        given = parts.sum(0).reshape(reps, n)
+        out[short] += given[short]
+        rows = self.rows[short] - out[short]
+        np.maximum(rows, 0.0, out=rows)
+        self.rows[short] = rows
+
+    def _remove(self, r: int, amounts: np.ndarray) -> None:
+        """Take ``amounts`` per buyer from replication ``r``'s oldest entries of each buyer."""
+        n, everyone = self.n, np.arange(self.n)
+        parts = []
+        for c in self.chunks:
+            if not c.alive[r]:
+                continue
+            if c.slots is None:
+                parts.append((everyone, c.tonnes[r * n:(r + 1) * n]))
+            else:
+                lo, hi = int(c.bounds[r]), int(c.bounds[r + 1])
+                parts.append((c.slots[lo:hi] - r * n, c.tonnes[lo:hi]))
+            c.alive[r] = False
+        buyers = np.concatenate([b for b, _ in parts])
+        tonnes = np.concatenate([t for _, t in parts])
+        left = _after_taking(buyers, tonnes, amounts)
+        keep = left > EPS
+        self.chunks = deque(c for c in self.chunks if c.alive.any())
+        if keep.any():
+            alive = np.zeros(self.reps, dtype=bool)
+            alive[r] = True
+            total = np.zeros(self.reps)
+            total[r] = left[keep].sum()
+            bounds = np.zeros(self.reps + 1, dtype=np.int64)
+            bounds[r + 1:] = int(keep.sum())
+            self.chunks.append(Chunk(buyers[keep] + r * n, left[keep], total, alive, bounds))
+        row = self.rows[r]
+        row -= amounts
+        np.maximum(row, 0.0, out=row)
+
+
+def waiting_line(n_buyers: int, waiting: np.ndarray | None = None, reps: int = 1
+                 ) -> WaitingLine | WaitingLines:
+    """The waiting line of ``reps`` replications over their slots of ``waiting``."""
+    return WaitingLine(n_buyers, waiting) if reps == 1 else WaitingLines(n_buyers, waiting, reps)

@@ -34,18 +34,21 @@ def draw_demand(plan: Plan, streams: Streams) -> np.ndarray:
 
 
 class Buyers:
-    """Inventory state of all buyers (t per buyer)."""
+    """Inventory state of all buyers (t per buyer; per slot when ``reps`` replications are
+    stepped together, see :mod:`simulator.lockstep`).
+    """
 
     def __init__(self, plan: Plan, on_hand: np.ndarray | None = None,
-                 on_order: np.ndarray | None = None, backorder: np.ndarray | None = None) -> None:
-        n = len(plan.buyers)
+                 on_order: np.ndarray | None = None, backorder: np.ndarray | None = None,
+                 reps: int = 1) -> None:
+        n = len(plan.buyers) * reps
         self.on_hand = np.zeros(n) if on_hand is None else on_hand  # updated in place
-        self.on_hand[:] = plan.initial_stock
+        self.on_hand[:] = np.tile(plan.initial_stock, reps)
         self.on_order = np.zeros(n) if on_order is None else on_order
         self.backorder = np.zeros(n) if backorder is None else backorder
         self.sub_start = np.full(n, np.inf)  # day substitution began
-        self.backorders = np.array([b.shortage == "backorder"
-                                    for b in plan.scenario.buyers.values()])
+        self.backorders = np.tile([b.shortage == "backorder"
+                                   for b in plan.scenario.buyers.values()], reps)
         self.any_backorders = bool(self.backorders.any())
         self.substituting = False  # some buyer has started substitution
 

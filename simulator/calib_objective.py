@@ -20,7 +20,7 @@ import pandas as pd
 from simulator import metrics
 from simulator.calib_params import Param, apply, fail
 from simulator.ensemble import Workers, month_index
-from simulator.model import simulate
+from simulator.model import simulate_batch
 from simulator.observed import BUILTIN, load_observed
 from simulator.plan import Plan, compile_plan
 from simulator.schema import Scenario
@@ -115,8 +115,8 @@ def truncated(sc: Scenario, last_month: str) -> Scenario:
 def _block(plan: Plan, start: int, stop: int, seed: int) -> np.ndarray:
     """Dispatched tonnes per [replication, month, region] for replications start..stop-1."""
     midx, labels = month_index(plan)
-    return np.stack([metrics.monthly_dispatched(simulate(plan, k, seed), midx, len(labels))
-                     for k in range(start, stop)])
+    return np.stack([metrics.monthly_dispatched(rec, midx, len(labels))
+                     for rec in simulate_batch(plan, list(range(start, stop)), seed)])
 
 
 class Runner:

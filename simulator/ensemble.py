@@ -20,12 +20,13 @@ import numpy as np
 import pyarrow as pa
 
 from simulator import metrics
-from simulator.model import simulate
+from simulator.model import simulate_batch
 from simulator.plan import Plan
 from simulator.records import Records
 
 COVER_BINS = 200  # 1-day bins of cover, 0..199 days (higher values fall in the last bin)
 COVER_EVERY = 7  # days between cover samples in the fan-chart histogram
+LOCKSTEP = 25  # replications stepped together at most (each holds a few MB per simulated year)
 
 
 @dataclass(frozen=True)
@@ -130,8 +131,8 @@ def run_chunk(plan: Plan, chunk: Chunk, seed: int, daily_upto: int, variant: str
     monthly = np.empty((n, len(labels), len(plan.regions)))
     backlog = np.empty((n, len(sample)))
     tables = []
-    for i, k in enumerate(range(chunk.start, chunk.stop)):
-        rec = simulate(plan, k, seed)
+    for i, rec in enumerate(_records(plan, range(chunk.start, chunk.stop), seed)):
+        k = rec.replication
         shortage[i] = metrics.replication_metrics(rec, plan, ents)
         gate[i] = metrics.gate_metrics(rec)
         monthly[i] = metrics.monthly_dispatched(rec, midx, len(labels))
@@ -145,6 +146,12 @@ def run_chunk(plan: Plan, chunk: Chunk, seed: int, daily_upto: int, variant: str
     daily = pa.concat_tables(tables) if tables else None
     return ChunkResult(chunk, shortage, gate, monthly, hist, backlog, daily,
                        time.perf_counter() - t0)
+
+
+def _records(plan: Plan, reps: range, seed: int) -> Iterable[Records]:
+    """The records of ``reps`` in order, simulated in lock-step batches of ``LOCKSTEP``."""
+    for lo in range(reps.start, reps.stop, LOCKSTEP):
+        yield from simulate_batch(plan, list(range(lo, min(lo + LOCKSTEP, reps.stop))), seed)
 
 
 QUIET_DASK = {"distributed.worker.profile.enabled": False,

@@ -12,7 +12,8 @@ Everything is done for a day's applications at once: the orders of all buyers ar
 into shipments together, and the queue hands back all decisions of a day in the order they
 were made. Each application draws from its buyer's streams (``covered/<buyer>``,
 ``review/<buyer>``, ``approval/<buyer>``) in filing order, so the numbers do not depend on
-how applications are batched.
+how applications are batched. Replications stepped together (:mod:`simulator.lockstep`)
+share the gate's arrays slot by slot and each has its own review queue.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from simulator.lockstep import split
 from simulator.plan import EMBARGO, LICENSING, OPEN, GateParams, Plan
 from simulator.records import Recorder
 from simulator.reviews import ReviewQueue
@@ -36,23 +38,28 @@ LANES = ("covered", "review", "approval")  # per-buyer streams, one draw each pe
 class Gate:
     """China's export licensing for one replication."""
 
-    def __init__(self, plan: Plan, streams: Streams, rec: Recorder, approve: Handler,
-                 deny: Handler, trace: bool = False) -> None:
+    def __init__(self, plan: Plan, streams: Streams | list[Streams], rec: Recorder,
+                 approve: Handler, deny: Handler, trace: bool = False) -> None:
         """Decisions go to ``approve`` and ``deny``; :attr:`pending` is ``rec``'s
-        ``licence_backlog`` state row.
+        ``licence_backlog`` state row. One replication per stream set in ``streams``.
         """
         self.plan, self.rec, self.trace = plan, rec, trace
-        self.calendar, self.region = plan.calendar, plan.buyer_region
-        self.n_buyers, self.n_regions = len(plan.buyers), len(plan.regions)
+        self.reps = rec.reps
+        self.calendar, self.per_rep = plan.calendar, len(plan.buyers)
+        self.region = np.tile(plan.buyer_region, self.reps)  # region per slot
+        self.n_buyers, self.n_regions = self.per_rep * self.reps, len(plan.regions) * self.reps
+        # the records' region column of each slot: replication-major blocks of regions
+        self.rec_region = self.region + len(plan.regions) * (
+            np.arange(self.n_buyers) // self.per_rep)
         self.approve, self.deny = approve, deny
         self.draws = BlockUniforms(streams, LANES, plan.buyers)
-        self.queue = ReviewQueue(plan.phases[0].gate.reviewers)
+        self.queue = ReviewQueue(plan.phases[0].gate.reviewers, self.reps)
         self.pending = rec.row("licence_backlog")  # awaiting a decision or re-application (t)
-        self.filed = np.zeros((plan.days, self.n_buyers))  # China orders per [day, buyer] (t)
+        self.filed = np.zeros((plan.days, self.n_buyers))  # China orders per [day, slot] (t)
         self.holds: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
         self.next_refile = np.inf  # earliest day with held shipments
         self.params: GateParams = plan.phases[0].gate
-        self.set_phase(self.params, plan.phases[0].buyers.end_use, 0)
+        self.set_phase(self.params, np.tile(plan.phases[0].buyers.end_use, self.reps), 0)
 
     def set_phase(self, params: GateParams, end_use: np.ndarray, day: int) -> None:
         """Switch to the parameters of the phase that starts on ``day``."""
@@ -123,8 +130,9 @@ class Gate:
             return
         self.pending += np.bincount(who, tonnes, self.n_buyers)
         w = self.calendar.at_day(day)
+        rep = who // self.per_rep if self.reps > 1 else 0
         self.queue.file(self.queue.apps.add(who, tonnes, day, w, w + self.params.cap_working_days,
-                                            u_review, u_approve), w)
+                                            u_review, u_approve, rep), w)
 
     def start_reviews(self, day: int) -> None:
         """Reviewers free at the start of ``day`` (after its filings) take applications."""
@@ -145,6 +153,7 @@ class Gate:
             self._decide(ids, day)
 
     def _decide(self, ids: np.ndarray, day: int) -> None:
+        """Decide applications ``ids`` (of every replication, in order of decision)."""
         a, rec = self.queue.apps, self.rec
         who, tonnes, decided_w = a.buyer[ids], a.tonnes[ids], a.decided_w[ids]
         ok = a.u_approve[ids] < self.approval_b[who]
@@ -164,11 +173,14 @@ class Gate:
             days = None
         waited = decided_w - a.filed_w[ids]
         for d, sl in _by_day(days, day, len(ids)):
-            rec.decisions[d] += len(waited[sl])
-            rec.review_wd_sum[d] += np.add.reduce(waited[sl])
+            if self.reps == 1:
+                rec.decisions[d, 0] += len(waited[sl])
+                rec.review_wd_sum[d, 0] += np.add.reduce(waited[sl])
+            else:
+                self._count(d, a.rep[ids[sl]], waited[sl])
             yes = ok[sl]
             if np.count_nonzero(yes):
-                rec.approved[d] += np.bincount(self.region[who[sl][yes]], tonnes[sl][yes],
+                rec.approved[d] += np.bincount(self.rec_region[who[sl][yes]], tonnes[sl][yes],
                                                self.n_regions)
                 self.approve(who[sl][yes], tonnes[sl][yes], d)
             if np.count_nonzero(yes) < len(yes):
@@ -176,8 +188,8 @@ class Gate:
 
     def _denied(self, who: np.ndarray | None, tonnes: np.ndarray, day: int) -> None:
         d = min(day, len(self.rec.denied) - 1)
-        self.rec.denied[d] += np.bincount(self.region if who is None else self.region[who],
-                                          tonnes, self.n_regions)
+        self.rec.denied[d] += np.bincount(self.rec_region if who is None else
+                                          self.rec_region[who], tonnes, self.n_regions)
         self.deny(who, tonnes, day)
 
     def hold(self, who: np.ndarray, tonnes: np.ndarray, day: int) -> None:
@@ -217,14 +229,22 @@ class Gate:
             u = self.draws.take(who)
             self._queue(who, tonnes, u[1], u[2], day)
 
+    def _count(self, d: int, rep: np.ndarray, waited: np.ndarray) -> None:
+        """Record decisions of day ``d`` of replications ``rep`` (working days waited), each
+        replication's sum taken over its own decisions as when it runs alone.
+        """
+        self.rec.decisions[d] += np.bincount(rep, minlength=self.reps)
+        for r, at in split(rep, 1, self.reps):
+            self.rec.review_wd_sum[d, r] += np.add.reduce(waited[at])
+
     @property
-    def queue_length(self) -> int:
-        """Applications waiting for a reviewer."""
+    def queue_length(self) -> np.ndarray:
+        """Applications waiting for a reviewer, per replication."""
         return self.queue.waiting
 
     @property
-    def in_review(self) -> int:
-        """Applications being reviewed."""
+    def in_review(self) -> np.ndarray:
+        """Applications being reviewed, per replication."""
         return self.queue.in_review
 
 

@@ -21,11 +21,15 @@ Lead times: an order placed at review on day *t* is dispatched at the next step 
 the gate is open and capacity ample, and arrives *L* transit days later, usable that day.
 In the textbook periodic-review timing this is a lead time of *L* periods and a protection
 interval of *L + 1* days (review period 1).
+
+Several replications can be stepped together (:func:`simulate_batch`): their buyers are the
+slots of one set of vectors (:mod:`simulator.lockstep`), so one pass of the daily step's numpy
+calls serves them all; each gets exactly the records it gets when simulated alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +39,7 @@ import simpy
 from simulator.buyers import Buyers, draw_demand
 from simulator.disruptions import draw_disruptions
 from simulator.licensing import Gate
+from simulator.lockstep import tile_phase
 from simulator.plan import LOSE, REAPPLY, RESOURCE, BuyerParams, Phase, Plan
 from simulator.policies import Rules
 from simulator.records import Recorder, Records
@@ -73,29 +78,38 @@ class Denials:
 
 
 class Replication:
-    """State and processes of one replication; :meth:`run` returns its records."""
+    """State and processes of one replication, or of several stepped together (they must
+    share every phase: no random disruptions); :meth:`run` returns their records.
+    """
 
-    def __init__(self, plan: Plan, replication: int, seed: int | None = None,
+    def __init__(self, plan: Plan, replication: int | Sequence[int], seed: int | None = None,
                  trace: bool = False) -> None:
-        self.plan, self.replication = plan, replication
-        streams = Streams(plan.scenario.seed if seed is None else seed, replication)
-        n_b = len(plan.buyers)
+        reps = [replication] if isinstance(replication, int) else list(replication)
+        if len(reps) > 1 and (plan.disruptions or trace):
+            raise ValueError("replications with random disruptions or a trace run one by one")
+        self.plan, self.replications, self.reps = plan, reps, len(reps)
+        root = plan.scenario.seed if seed is None else seed
+        streams = [Streams(root, k) for k in reps]
+        n_b, n_r = len(plan.buyers), self.reps
         self.env = simpy.Environment()
         self.rec = Recorder(plan.days, n_b, len(plan.regions), len(plan.stockpiles),
-                            len(plan.suppliers), len(plan.disruptions))
-        self.demand = draw_demand(plan, streams)
+                            len(plan.suppliers), len(plan.disruptions), n_r)
+        self.demand = _columns([draw_demand(plan, s) for s in streams])
+        self.mean = np.tile(plan.demand_mean, (1, n_r)) if n_r > 1 else plan.demand_mean
         row = self.rec.row  # state vectors live in the recorder's state array
-        self.buyers = Buyers(plan, row("inventory"), row("on_order"), row("backorder"))
-        lead = transit_days(plan, streams)
-        self.pipeline = Pipeline(plan.days, n_b, self._spill(int(lead.max())),
-                                 row("in_transit"))
-        self.china = ChinaDispatch(plan, lead, self.pipeline, row("awaiting_dispatch"))
-        self.suppliers = Suppliers(plan, self.pipeline)
-        self.stockpiles = Stockpiles(plan, self.pipeline)
+        self.buyers = Buyers(plan, row("inventory"), row("on_order"), row("backorder"), n_r)
+        leads = [transit_days(plan, s) for s in streams]
+        self.pipeline = Pipeline(plan.days, n_b * n_r,
+                                 self._spill(max(int(x.max()) for x in leads)), row("in_transit"))
+        self.china = ChinaDispatch(plan, _columns([x[:, plan.buyer_region] for x in leads]),
+                                   self.pipeline, row("awaiting_dispatch"), n_r)
+        self.suppliers = Suppliers(plan, self.pipeline, n_r)
+        self.stockpiles = Stockpiles(plan, self.pipeline, n_r)
         self.gray_usd_per_t = 1000.0 * plan.scenario.gray_channel.premium_usd_per_kg
         self.gate = Gate(plan, streams, self.rec, self._approved, self._denied, trace)
-        self.disrupted = draw_disruptions(plan, streams)
+        self.disrupted = draw_disruptions(plan, streams[0])  # one replication if any
         self.rec.disrupted[:] = self.disrupted
+        self._tiled: dict[int, Phase] = {}
         self.changes = np.zeros(plan.days, dtype=bool)  # days on which the phase may change
         self.changes[[p.day for p in plan.phases if p.day < plan.days]] = True
         self.changes[1:] |= (self.disrupted[1:] != self.disrupted[:-1]).any(axis=1)
@@ -112,12 +126,12 @@ class Replication:
         sup = int(p.supplier_lead.max()) if p.supplier_lead.size else 0
         return transit + max(gray, reserve, sup) + 2
 
-    def run(self) -> Records:
-        """Simulate the whole horizon."""
+    def run(self) -> list[Records]:
+        """Simulate the whole horizon; the records of each replication."""
         self.env.process(self._days())
         self.env.run(until=self.plan.days)
         self._finish_records()
-        return self.rec.freeze(self.replication)
+        return [self.rec.freeze(k, i) for i, k in enumerate(self.replications)]
 
     def _days(self) -> Generator[simpy.Event, Any, None]:
         for day in range(self.plan.days):
@@ -134,7 +148,7 @@ class Replication:
         """Denied shipments (``buyers`` None: a vector of tonnes per buyer): a share leaks
         through the gray channel, the rest is re-applied for, re-sourced or lost.
         """
-        g, act, n = self.phase.gate, self.actions, len(self.plan.buyers)
+        g, act, n = self.phase.gate, self.actions, self.gate.n_buyers
         last = min(day, self.plan.days - 1)
         full = tonnes if buyers is None else np.bincount(buyers, tonnes, n)
         keep = 1.0 - g.leak_share
@@ -159,6 +173,8 @@ class Replication:
             self.rec.lost_denied[last] += gone
 
     def _set_phase(self, phase: Phase, day: int) -> None:
+        if self.reps > 1:
+            phase = self._tiled.setdefault(id(phase), tile_phase(phase, self.reps))
         self.phase, self.rules = phase, Rules.of(phase.buyers)
         self.actions = Denials.of(phase.buyers)
         self.gate.set_phase(phase.gate, phase.buyers.end_use, day)
@@ -192,7 +208,7 @@ class Replication:
         if len(plan.stockpiles):
             buyers.on_hand += released
             self.stockpiles.arrived(released)
-        forecast = plan.demand_mean[day]
+        forecast = self.mean[day]
         demand = self.demand[day]
         if buyers.substituting:
             share = buyers.substituted(day, bp)
@@ -201,8 +217,8 @@ class Replication:
         if len(plan.stockpiles):
             self.stockpiles.release(day, self.phase.stockpiles, buyers.on_hand, forecast)
             if self.phase.stockpiles.refills:
-                rec.stockpile_refill[day] = self.stockpiles.refill(self.phase.stockpiles)
-            rec.stockpile[day] = self.stockpiles.level
+                rec.stockpile_refill[day] = self.stockpiles.refill(self.phase.stockpiles).ravel()
+            rec.stockpile[day] = self.stockpiles.level.ravel()
         delivered, unmet = buyers.serve(demand)
         if self.substitution:
             buyers.trigger_substitution(day, buyers.on_hand / forecast, bp)
@@ -232,16 +248,39 @@ class Replication:
 
     def _finish_records(self) -> None:
         """Fill the records that are final only once the run is over."""
-        plan, rec, n = self.plan, self.rec, self.plan.days
+        rec, n = self.rec, self.plan.days
         rec.received[:] = self.pipeline.ordered[:n]
         rec.received_gray[:] = self.pipeline.gray[:n]
         rec.released[:] = self.pipeline.released[:n]
-        onehot = plan.buyer_region[:, None] == np.arange(len(plan.regions))[None, :]
-        rec.dispatched[:n] = self.china.sent @ onehot
-        rec.applied[:n] = self.gate.filed @ onehot
+        rec.dispatched[:n] = self._by_region(self.china.sent)
+        rec.applied[:n] = self._by_region(self.gate.filed)
+
+    def _by_region(self, x: np.ndarray) -> np.ndarray:
+        """[day, slot] tonnes summed by region: [day, replication x region]."""
+        plan = self.plan
+        cells = x.reshape(len(x), self.reps, len(plan.buyers))
+        out = np.zeros((len(x), self.reps, len(plan.regions)))
+        for k in range(len(plan.regions)):
+            out[:, :, k] = cells[:, :, plan.buyer_region == k].sum(2)
+        return out.reshape(len(x), -1)
+
+
+def _columns(parts: list[np.ndarray]) -> np.ndarray:
+    """[day, x] arrays side by side (the one array itself if there is one)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
 
 def simulate(plan: Plan, replication: int = 0, seed: int | None = None, trace: bool = False
              ) -> Records:
     """Run one replication of a compiled scenario and return its daily records."""
-    return Replication(plan, replication, seed, trace).run()
+    return Replication(plan, replication, seed, trace).run()[0]
+
+
+def simulate_batch(plan: Plan, replications: Sequence[int], seed: int | None = None
+                   ) -> list[Records]:
+    """Records of ``replications``, stepped together when the plan allows it (no random
+    disruptions), one by one otherwise; the same records as :func:`simulate` either way.
+    """
+    if plan.disruptions or len(replications) == 1:
+        return [simulate(plan, k, seed) for k in replications]
+    return Replication(plan, replications, seed).run()

@@ -81,24 +81,32 @@ class Records:
 
 
 class Recorder:
-    """Mutable buffers the model writes into; :meth:`freeze` returns :class:`Records`."""
+    """Mutable buffers the model writes into; :meth:`freeze` returns :class:`Records`.
+
+    With ``reps`` replications stepped together (:mod:`simulator.lockstep`) every entity
+    axis holds ``reps`` blocks, replication-major, and gate series are [day, replication].
+    """
 
     def __init__(self, days: int, buyers: int, regions: int, stockpiles: int,
-                 suppliers: int, disruptions: int = 0) -> None:
-        self.days = days
+                 suppliers: int, disruptions: int = 0, reps: int = 1) -> None:
+        self.days, self.reps = days, reps
+        self.sizes = {"buyer": buyers, "region": regions, "stockpile": stockpiles,
+                      "supplier": suppliers, "disruption": disruptions}
+        slots = buyers * reps
         for name in BUYER_FIELDS:
             if name not in STATE_FIELDS:
-                setattr(self, name, np.zeros((days, buyers)))
-        self.state = np.zeros((len(STATE_FIELDS), buyers))  # today's state vectors, by row
-        self.state_log = np.zeros((days, len(STATE_FIELDS), buyers))
+                setattr(self, name, np.zeros((days, slots)))
+        self.state = np.zeros((len(STATE_FIELDS), slots))  # today's state vectors, by row
+        self.state_log = np.zeros((days, len(STATE_FIELDS), slots))
         for name in REGION_FIELDS:
-            setattr(self, name, np.zeros((days + 1, regions)))  # +1: decisions after the end
+            # +1: decisions after the end
+            setattr(self, name, np.zeros((days + 1, regions * reps)))
         for name in GATE_FIELDS:
-            setattr(self, name, np.zeros(days + 1))
-        self.stockpile = np.zeros((days, stockpiles))
-        self.stockpile_refill = np.zeros((days, stockpiles))
-        self.supplier_shipped = np.zeros((days, suppliers))
-        self.disrupted = np.zeros((days, disruptions))
+            setattr(self, name, np.zeros((days + 1, reps)))
+        self.stockpile = np.zeros((days, stockpiles * reps))
+        self.stockpile_refill = np.zeros((days, stockpiles * reps))
+        self.supplier_shipped = np.zeros((days, suppliers * reps))
+        self.disrupted = np.zeros((days, disruptions * reps))
         self.applications: list[tuple[float, float, float, int, bool]] = []
 
     def row(self, name: str) -> np.ndarray:
@@ -109,12 +117,27 @@ class Recorder:
         """Record today's state vectors."""
         self.state_log[day] = self.state
 
-    def freeze(self, replication: int) -> Records:
-        """Trim the spill-over slots and return the immutable records."""
-        arrays = {f.name: getattr(self, f.name) for f in fields(Records)
-                  if f.name not in ("replication", "applications") + STATE_FIELDS}
+    def freeze(self, replication: int, index: int = 0) -> Records:
+        """The immutable records of the batch's ``index``-th replication (numbered
+        ``replication``), spill-over slots trimmed.
+        """
+        n, b = self.days, self.sizes["buyer"]
+
+        def part(x: np.ndarray, size: int) -> np.ndarray:
+            if self.reps == 1:
+                return x[:n]
+            return np.ascontiguousarray(x[:n, index * size:(index + 1) * size])
+
+        arrays = {name: part(getattr(self, name), b) for name in BUYER_FIELDS
+                  if name not in STATE_FIELDS}
         for k, name in enumerate(STATE_FIELDS):
-            arrays[name] = np.ascontiguousarray(self.state_log[:, k])
-        n = self.days
+            arrays[name] = np.ascontiguousarray(self.state_log[:, k, index * b:(index + 1) * b])
+        for name in REGION_FIELDS:
+            arrays[name] = part(getattr(self, name), self.sizes["region"])
+        for name in GATE_FIELDS:
+            arrays[name] = np.ascontiguousarray(getattr(self, name)[:n, index])
+        for name, kind in (("stockpile", "stockpile"), ("stockpile_refill", "stockpile"),
+                           ("supplier_shipped", "supplier"), ("disrupted", "disruption")):
+            arrays[name] = part(getattr(self, name), self.sizes[kind])
         return Records(replication=replication, applications=tuple(self.applications),
-                       **{k: v[:n] for k, v in arrays.items()})
+                       **arrays)

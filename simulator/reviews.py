@@ -16,6 +16,11 @@ clock (:meth:`ReviewQueue.start_until`, :meth:`ReviewQueue.decided_until`), usua
 handful of numpy calls whatever the number of applications. Days on which a reviewer freed
 during the day takes another application that is decided the same day, or an application
 reaches its cap unreviewed, are solved one application at a time (same result).
+
+Replications stepped together (:mod:`simulator.lockstep`) share one :class:`ReviewQueue`
+holding a queue per replication: every application carries its replication, the reviewers
+are a [replication, reviewer] array (rows sorted, +inf where a replication has fewer
+reviewers), and each step above is taken for all replications at once.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from scipy import special
 
 from simulator.schema import Delay
 
-INT_COLUMNS = ("buyer", "filed")
+INT_COLUMNS = ("buyer", "filed", "rep")
 FLOAT_COLUMNS = ("tonnes", "filed_w", "deadline_w", "u_review", "u_approve", "start_w",
                  "decided_w")
 
@@ -49,7 +54,8 @@ def review_work(u: np.ndarray, delay: Delay) -> np.ndarray:
 class Applications:
     """Columns of every application of a replication (grown as needed), indexed by id.
 
-    ``buyer``: buyer index; ``tonnes`` (t); ``filed``: filing day; ``filed_w``,
+    ``buyer``: buyer (slot) index; ``rep``: replication in the batch; ``tonnes`` (t);
+    ``filed``: filing day; ``filed_w``,
     ``deadline_w``, ``start_w`` (NaN if never reviewed), ``decided_w``: working clock
     (working days); ``u_review``, ``u_approve``: the application's uniforms.
     """
@@ -62,7 +68,8 @@ class Applications:
             setattr(self, name, np.full(size, np.nan))
 
     def add(self, buyer: np.ndarray, tonnes: np.ndarray, filed: int, filed_w: float,
-            deadline_w: float, u_review: np.ndarray, u_approve: np.ndarray) -> np.ndarray:
+            deadline_w: float, u_review: np.ndarray, u_approve: np.ndarray,
+            rep: np.ndarray | int = 0) -> np.ndarray:
         """Append applications filed on day ``filed`` (clock ``filed_w``, cap running out at
         ``deadline_w``, working days); returns their ids.
         """
@@ -70,6 +77,7 @@ class Applications:
         if hi > len(self.buyer):
             self._grow(max(2 * len(self.buyer), hi))
         self.buyer[lo:hi], self.tonnes[lo:hi], self.filed[lo:hi] = buyer, tonnes, filed
+        self.rep[lo:hi] = rep
         self.filed_w[lo:hi], self.deadline_w[lo:hi] = filed_w, deadline_w
         self.u_review[lo:hi], self.u_approve[lo:hi] = u_review, u_approve
         self.n = hi
@@ -85,35 +93,49 @@ class Applications:
 
 
 class ReviewQueue:
-    """FIFO queue, reviewers and decisions on the working clock (see the module docstring)."""
+    """FIFO queues, reviewers and decisions on the working clock, one set per replication
+    of the batch (see the module docstring).
+    """
 
-    def __init__(self, reviewers: int) -> None:
+    def __init__(self, reviewers: int, reps: int = 1) -> None:
         self.apps = Applications()
-        self.free = np.full(reviewers, -np.inf)  # sorted: when each reviewer is next free (W)
-        self.joining = 0  # reviewers added by the timeline that have not joined yet
-        self.queue = np.zeros(0, dtype=np.int64)  # ids waiting for a reviewer, FIFO
+        self.reps = reps
+        # when each reviewer is next free (W), rows sorted; +inf: no such reviewer
+        self.free = np.full((reps, max(reviewers, 1)), -np.inf)
+        self.free[:, reviewers:] = np.inf
+        self.joining = np.zeros(reps, dtype=np.int64)  # added by the timeline, not joined yet
+        self.queue = np.zeros(0, dtype=np.int64)  # ids waiting for a reviewer: by replication, FIFO
         self.review_ids = np.zeros(0, dtype=np.int64)  # started or lapsed, not yet collected
         self.review_end = np.zeros(0)  # their decision times (W)
 
     @property
-    def waiting(self) -> int:
-        """Applications waiting for a reviewer."""
-        return len(self.queue)
+    def waiting(self) -> np.ndarray:
+        """Applications waiting for a reviewer, per replication."""
+        return np.bincount(self.apps.rep[self.queue], minlength=self.reps)
 
     @property
-    def in_review(self) -> int:
-        """Applications with a reviewer whose decision has not been collected yet."""
-        return len(self.review_ids)
+    def in_review(self) -> np.ndarray:
+        """Applications with a reviewer whose decision has not been collected yet, per
+        replication.
+        """
+        return np.bincount(self.apps.rep[self.review_ids], minlength=self.reps)
 
     def file(self, ids: np.ndarray, now: float) -> None:
         """Queue applications already added to :attr:`apps` (in filing order) at working
         time ``now``; each lets one reviewer still to join start (see :meth:`set_capacity`).
         """
-        self.queue = np.concatenate((self.queue, ids)) if len(self.queue) else ids
-        if self.joining:
-            k = min(self.joining, len(ids))
+        if not len(self.queue):
+            self.queue = ids
+        elif self.reps == 1:
+            self.queue = np.concatenate((self.queue, ids))
+        else:
+            q = np.concatenate((self.queue, ids))
+            self.queue = q[np.argsort(self.apps.rep[q], kind="stable")]
+        if self.joining.any():
+            k = np.minimum(self.joining, np.bincount(self.apps.rep[ids], minlength=self.reps))
             self.joining -= k
-            self._join(k, now)
+            for r in k.nonzero()[0].tolist():
+                self._join(r, int(k[r]), now)
 
     def set_capacity(self, reviewers: int, now: float) -> None:
         """Change the number of reviewers at working time ``now``.
@@ -124,53 +146,85 @@ class ReviewQueue:
         are fewer, reviewers still to join leave first, then those free first (one in
         mid-review finishes it).
         """
-        extra = reviewers - (len(self.free) + self.joining)
-        if extra > 0:
-            self.joining += extra - 1
-            self._join(1, now)
-            return
-        cut = min(-extra, self.joining)
-        self.joining -= cut
-        if -extra > cut:
-            self.free = self.free[-extra - cut:]
+        for r in range(self.reps):
+            row = self.free[r]
+            present = row[row < np.inf]
+            extra = reviewers - (len(present) + int(self.joining[r]))
+            if extra > 0:
+                self.joining[r] += extra - 1
+                self._join(r, 1, now)
+                continue
+            cut = min(-extra, int(self.joining[r]))
+            self.joining[r] -= cut
+            if -extra > cut:
+                self._set_row(r, present[-extra - cut:])
 
-    def _join(self, k: int, now: float) -> None:
-        """``k`` reviewers join, free from working time ``now``."""
-        self.free = np.concatenate((self.free, np.full(k, now)))
-        self.free.sort(kind="stable")
+    def _join(self, r: int, k: int, now: float) -> None:
+        """``k`` reviewers of replication ``r`` join, free from working time ``now``."""
+        row = self.free[r]
+        self._set_row(r, np.concatenate((row[row < np.inf], np.full(k, now))))
+
+    def _set_row(self, r: int, free: np.ndarray) -> None:
+        """Replication ``r``'s reviewers are free at ``free`` (W; sorted here)."""
+        if len(free) > self.free.shape[1]:
+            wider = np.full((self.reps, len(free)), np.inf)
+            wider[:, :self.free.shape[1]] = self.free
+            self.free = wider
+        free = np.sort(free, kind="stable")
+        self.free[r, :len(free)] = free
+        self.free[r, len(free):] = np.inf
 
     def start_until(self, until: float, review: Delay) -> None:
         """Start (or let lapse) every queued application that does so by working time
         ``until``, reviews drawn from ``review``.
         """
-        if not len(self.queue) or not len(self.free):
+        q = self.queue
+        if not len(q):
             return
-        a, q = self.apps, self.queue
-        k = int(self.free.searchsorted(until, side="right"))  # reviewers free by then
-        m = min(k, len(q))
-        if m == 0 and a.deadline_w[q].min() > until:
-            return
-        ids = q[:m]
-        start = np.maximum(a.filed_w[ids], self.free[:m])
+        a, reps = self.apps, self.reps
+        rep = a.rep[q]
+        counts = np.bincount(rep, minlength=reps)
+        k = np.count_nonzero(self.free <= until, axis=1)  # reviewers free by then
+        m = np.minimum(k, counts)
+        staffed = self.free[:, 0] < np.inf  # replications with a reviewer
+        if reps == 1:
+            pos = np.arange(len(q))
+        else:
+            pos = np.arange(len(q)) - (np.cumsum(counts) - counts)[rep]  # place in its queue
+        take = pos < m[rep]
+        ids, r_ids, p_ids = q[take], rep[take], pos[take]
+        start = np.maximum(a.filed_w[ids], self.free[r_ids, p_ids])
         deadline = a.deadline_w[ids]
         end = np.minimum(start + review_work(a.u_review[ids], review), deadline)
-        later = q[m:]
-        if np.count_nonzero(start >= deadline) == 0 and not (len(later) and (
-                np.count_nonzero(end <= until) or a.deadline_w[later].min() <= until)):
-            a.start_w[ids], a.decided_w[ids] = start, end
-            self.free = np.concatenate((self.free[m:], end))
-            self.free.sort(kind="stable")  # a sorted run and a short tail: near linear
-            self.queue = later
+        later = ~take
+        slow = (np.bincount(r_ids, start >= deadline, reps) > 0) | ((counts > m) & (
+            (np.bincount(r_ids, end <= until, reps) > 0)
+            | (np.bincount(rep[later], a.deadline_w[q[later]] <= until, reps) > 0)))
+        slow &= staffed
+        if len(ids):
+            fast = ~slow[r_ids]
+            ids, end = ids[fast], end[fast]
+            a.start_w[ids], a.decided_w[ids] = start[fast], end
+            self.free[r_ids[fast], p_ids[fast]] = end
+            self.free.sort(axis=1, kind="stable")  # the first m of a row became their ends
+            gone = take.copy()
+            gone[take] = fast
+            self.queue = q[~gone]
             self._reviewing(ids, end)
-            return
-        self._one_by_one(until, review)
+        for r in slow.nonzero()[0].tolist():
+            self._one_by_one(r, until, review)
 
-    def _one_by_one(self, until: float, review: Delay) -> None:
-        """The recursion application by application (see :meth:`start_until`)."""
-        a, q = self.apps, self.queue
+    def _one_by_one(self, r: int, until: float, review: Delay) -> None:
+        """The recursion application by application (see :meth:`start_until`) for
+        replication ``r``.
+        """
+        a, all_q = self.apps, self.queue
+        mine = a.rep[all_q] == r
+        q = all_q[mine]
         filed, deadline = a.filed_w[q].tolist(), a.deadline_w[q].tolist()
         work = review_work(a.u_review[q], review).tolist()
-        free = self.free.tolist()  # a sorted list is a heap
+        row = self.free[r]
+        free = row[row < np.inf].tolist()  # a sorted list is a heap
         started, ends, lapsed = [], [], []
         i = 0
         while i < len(filed):
@@ -192,8 +246,10 @@ class ReviewQueue:
         keep = np.ones(len(q), dtype=bool)
         keep[:i] = False
         keep[lapsed_late] = False
-        self.free = np.sort(np.array(free))
-        self.queue = q[keep]
+        self._set_row(r, np.array(free))
+        left = np.ones(len(all_q), dtype=bool)
+        left[mine] = keep
+        self.queue = all_q[left]
         a.decided_w[q[started]] = ends
         a.decided_w[q[gone]] = a.deadline_w[q[gone]]
         both = np.concatenate((q[started], q[gone]))

@@ -37,20 +37,24 @@ class BlockUniforms:
     Each stream is drawn in blocks and consumed strictly in order, so the numbers an entity
     gets depend only on how many it has taken before, never on how its draws were batched
     with other entities' (a PCG64 stream of doubles is the same in one call or many).
-    Generators are created on an entity's first draw.
+    Generators are created on an entity's first draw. With several replications' streams
+    (stepped together, see :mod:`simulator.lockstep`), entity ``r * len(names) + i`` is
+    ``names[i]`` in ``streams[r]``.
     """
 
-    def __init__(self, streams: Streams, lanes: tuple[str, ...], names: tuple[str, ...],
-                 block: int = 256) -> None:
-        self._streams, self._lanes, self._names = streams, lanes, names
-        self._gens: list[list[np.random.Generator] | None] = [None] * len(names)
-        self._buf = np.empty((len(lanes), len(names), block))
-        self._ptr = np.full(len(names), block)  # next unused column per entity
+    def __init__(self, streams: Streams | list[Streams], lanes: tuple[str, ...],
+                 names: tuple[str, ...], block: int = 256) -> None:
+        self._streams = streams if isinstance(streams, list) else [streams]
+        self._lanes, self._names = lanes, names
+        n = len(names) * len(self._streams)
+        self._gens: list[list[np.random.Generator] | None] = [None] * n
+        self._buf = np.empty((len(lanes), n, block))
+        self._ptr = np.full(n, block)  # next unused column per entity
         self._block = block
 
     def take(self, who: np.ndarray) -> np.ndarray:
         """Draws [lane, i] for entity ``who[i]``; ``who`` must be sorted (non-decreasing)."""
-        counts = np.bincount(who, minlength=len(self._names))
+        counts = np.bincount(who, minlength=len(self._ptr))
         short = self._ptr + counts > self._block
         if np.count_nonzero(short):
             self._refill(short.nonzero()[0], int(counts.max()))
@@ -68,14 +72,15 @@ class BlockUniforms:
             self._buf[:, b, :left] = self._buf[:, b, p:]
             gens = self._gens[b]
             if gens is None:
-                gens = self._gens[b] = [self._streams.generator(f"{lane}/{self._names[b]}")
-                                        for lane in self._lanes]
+                rep, name = divmod(b, len(self._names))
+                gens = self._gens[b] = [self._streams[rep].generator(
+                    f"{lane}/{self._names[name]}") for lane in self._lanes]
             for k, gen in enumerate(gens):
                 self._buf[k, b, left:] = gen.random(self._block - left)
             self._ptr[b] = 0
 
     def _widen(self, block: int) -> None:
         """Grow the buffer to ``block`` columns, keeping unused draws (at the end of rows)."""
-        buf = np.empty((len(self._lanes), len(self._names), block))
+        buf = np.empty((len(self._lanes), len(self._ptr), block))
         buf[:, :, block - self._block:] = self._buf
         self._buf, self._ptr, self._block = buf, self._ptr + (block - self._block), block

@@ -1,6 +1,7 @@
 """Supply after the gate: China's dispatch, ex-China suppliers, stockpiles, the pipeline.
 
-All steps here run once per day inside the daily step and work on vectors over buyers.
+All steps here run once per day inside the daily step and work on vectors over buyers (over
+slots when replications are stepped together: see :mod:`simulator.lockstep`).
 """
 
 from __future__ import annotations
@@ -8,7 +9,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from simulator.allocation import WaitingLine, by_priority, in_order, pro_rata
+from simulator.allocation import (
+    by_priority_rows,
+    in_order_rows,
+    pro_rata_rows,
+    waiting_line,
+)
 from simulator.plan import Plan, StockpileParams
 from simulator.streams import Streams
 
@@ -80,11 +86,11 @@ class ChinaDispatch:
     """Approved (or unlicensed) tonnes waiting for China's export capacity, then transit."""
 
     def __init__(self, plan: Plan, lead: np.ndarray, pipeline: Pipeline,
-                 waiting: np.ndarray | None = None) -> None:
-        self.pipeline = pipeline
-        self.lead = lead[:, plan.buyer_region]  # transit days per [day, buyer]
-        self.line = WaitingLine(len(plan.buyers), waiting)
-        self.sent = np.zeros((plan.days, len(plan.buyers)))  # dispatched per [day, buyer] (t)
+                 waiting: np.ndarray | None = None, reps: int = 1) -> None:
+        """``lead``: transit days per [day, slot]."""
+        self.pipeline, self.lead = pipeline, lead
+        self.line = waiting_line(len(plan.buyers), waiting, reps)
+        self.sent = np.zeros((plan.days, lead.shape[1]))  # dispatched per [day, slot] (t)
 
     def add(self, buyers: np.ndarray, tonnes: np.ndarray) -> None:
         """Queue tonnes for dispatch (entries in the order given)."""
@@ -100,74 +106,78 @@ class ChinaDispatch:
 
 
 class Suppliers:
-    """Ex-China suppliers and recyclers: order lines served by daily capacity."""
+    """Ex-China suppliers and recyclers: order lines served by daily capacity (a line per
+    supplier, over every replication's slots).
+    """
 
-    def __init__(self, plan: Plan, pipeline: Pipeline) -> None:
-        self.plan, self.pipeline = plan, pipeline
+    def __init__(self, plan: Plan, pipeline: Pipeline, reps: int = 1) -> None:
+        self.plan, self.pipeline, self.reps = plan, pipeline, reps
         n_s, n_b = len(plan.suppliers), len(plan.buyers)
-        self.waiting = np.zeros((n_s, n_b))  # t per [supplier, buyer]; rows shared by lines
-        self.lines = [WaitingLine(n_b, self.waiting[s]) for s in range(n_s)]
-        self.usd_per_t = 1000.0 * plan.premium
+        self.waiting = np.zeros((n_s, reps * n_b))  # t per [supplier, slot]; rows shared by lines
+        self.cells = self.waiting.reshape(n_s, reps, n_b)  # a view: [supplier, rep, buyer]
+        self.lines = [waiting_line(n_b, self.waiting[s], reps) for s in range(n_s)]
+        self.usd_per_t = 1000.0 * plan.premium[:, None]
         self.one_lead = (plan.supplier_lead == plan.supplier_lead[:, :1]).all(1)  # per day
-        self.none = (np.zeros(n_s), np.zeros(n_b))
-        self.busy = False  # some order may be waiting
-
-    def order(self, supplier: int, buyers: np.ndarray, tonnes: np.ndarray) -> None:
-        """Place orders for ``tonnes`` (t) for ``buyers`` with one supplier."""
-        self.lines[supplier].add_batch(buyers, tonnes)
-        self.busy = True
+        self.none = (np.zeros(n_s * reps), np.zeros(reps * n_b))
+        self.busy = np.zeros(reps, dtype=bool)  # per replication: some order may be waiting
 
     def order_dense(self, supplier: int, tonnes: np.ndarray) -> None:
-        """Place orders with one supplier, t per buyer (in buyer order)."""
+        """Place orders with one supplier, t per slot (in buyer order); a replication whose
+        tonnes are all zero places none.
+        """
         if np.count_nonzero(tonnes):
-            self.lines[supplier].add_all(tonnes)
-            self.busy = True
+            self.lines[supplier].add_all(tonnes, only_nonzero=True)
+            self.busy |= tonnes.reshape(self.reps, -1).any(1)
 
     def order_all(self, tonnes: np.ndarray) -> None:
-        """Place a day's orders, t per [buyer, supplier]."""
+        """Place a day's orders, t per [slot, supplier]."""
         for s in tonnes.any(0).nonzero()[0].tolist():
-            self.lines[s].add_all(tonnes[:, s])
-            self.busy = True
+            self.order_dense(s, tonnes[:, s])
 
     def backlog(self) -> np.ndarray:
         """Tonnes waiting at all suppliers, per buyer."""
         return self.waiting.sum(0)
 
     def ship(self, day: int) -> tuple[np.ndarray, np.ndarray]:
-        """Ship today's output; returns (tonnes per supplier, premium USD per buyer)."""
-        if not self.busy:
+        """Ship today's output; returns (tonnes per [replication, supplier] flattened,
+        premium USD per slot).
+        """
+        busy = self.busy
+        if not busy.any():
             return self.none
-        plan, waiting = self.plan, self.waiting
+        plan, cells = self.plan, self.cells
         cap = plan.supplier_cap[day]
-        total = waiting.sum(1)
-        out = waiting.copy()
-        busy = False
-        for s, (line, left, c) in enumerate(zip(self.lines, total.tolist(), cap.tolist(),
-                                                strict=True)):
-            if left > c:  # short: the allocation rule splits the capacity (updates waiting[s])
-                out[s] = line.take(c, plan.supplier_rule[s], plan.supplier_rank[s])
-                busy = True
-            elif line.chunks or left:  # everything waiting ships
-                line.chunks.clear()
-                waiting[s] = 0.0
-        self.busy = busy
+        waiting = cells.sum(2)  # [supplier, rep]
+        short = waiting > cap[:, None]  # the rule splits the capacity
+        out = np.zeros_like(self.waiting)
+        for s in (waiting[:, busy].any(1) | short[:, busy].any(1)).nonzero()[0].tolist():
+            line = self.lines[s]  # short: by its rule; otherwise all that waits ships
+            if line.chunks or waiting[s].any():
+                out[s] = line.take(float(cap[s]), plan.supplier_rule[s], plan.supplier_rank[s],
+                                   among=busy, flush=True)
+        self.busy = (short & busy).any(0)
         if self.one_lead[day]:
             self.pipeline.ship_day(day + int(plan.supplier_lead[day, 0]), out.sum(0))
         else:
             self.pipeline.ship_rows(day + plan.supplier_lead[day], out)
-        return out.sum(1), self.usd_per_t @ out
+        shipped = out.reshape(cells.shape).sum(2).T.ravel()
+        return shipped, np.add.reduce(self.usd_per_t * out, axis=0)
 
 
 class Stockpiles:
-    """Government stockpiles releasing to eligible buyers whose cover is low."""
+    """Government stockpiles releasing to eligible buyers whose cover is low.
 
-    def __init__(self, plan: Plan, pipeline: Pipeline) -> None:
-        self.level = plan.stockpile_t.copy()
+    Levels are [replication, stockpile] (one row unless replications are stepped together).
+    """
+
+    def __init__(self, plan: Plan, pipeline: Pipeline, reps: int = 1) -> None:
+        self.reps, self.n = reps, len(plan.buyers)
+        self.level = np.tile(plan.stockpile_t, (reps, 1))
         self.pipeline = pipeline
-        self.on_way = np.zeros(len(plan.buyers))
-        self.wanted = np.zeros(len(self.level), dtype=bool)  # an eligible buyer was short
+        self.on_way = np.zeros(reps * self.n)
+        self.wanted = np.zeros(self.level.shape, dtype=bool)  # an eligible buyer was short
         self._for: StockpileParams | None = None  # phase that _high was computed for
-        self._high = np.zeros(len(plan.buyers))
+        self._high = np.zeros(reps * self.n)
 
     def release(self, day: int, p: StockpileParams, on_hand: np.ndarray, forecast: np.ndarray
                 ) -> None:
@@ -177,24 +187,31 @@ class Stockpiles:
             self.wanted[:] = False
         if not np.count_nonzero(on_hand + self.on_way < self._trigger(p, refills) * forecast):
             return  # nobody below a trigger (releases only shrink the gaps)
-        for k in range(len(self.level)):
-            if self.level[k] <= 0.0 and not refills:
+        shape = (self.reps, self.n)
+        for k in range(self.level.shape[1]):
+            level = self.level[:, k]
+            alive = level > 0.0
+            if not refills and not alive.any():
                 continue
             gap = p.trigger_days[k] * forecast - on_hand - self.on_way
-            need = np.where(p.eligible[k] & (gap > 0.0), gap, 0.0)
-            if not need.any():
+            need = np.where(p.eligible[k] & (gap > 0.0), gap, 0.0).reshape(shape)
+            short = need.any(1) & (alive | refills)
+            if not short.any():
                 continue
-            self.wanted[k] = True
-            if self.level[k] <= 0.0:
+            self.wanted[short, k] = True
+            go = short & alive
+            if not go.any():
                 continue
-            can = min(p.max_t_per_day[k], self.level[k])
+            can = np.minimum(p.max_t_per_day[k], level)
             rule = p.allocation[k]
-            give = (pro_rata(can, need) if rule == "pro_rata" else
-                    by_priority(can, need, p.rank[k]) if rule == "priority" else
-                    in_order(can, need))
-            self.level[k] -= give.sum()
-            if self.level[k] <= 0.0:
+            give = (pro_rata_rows(can, need) if rule == "pro_rata" else
+                    by_priority_rows(can, need, p.rank[k]) if rule == "priority" else
+                    in_order_rows(can, need))
+            give[~go] = 0.0
+            level[go] -= give[go].sum(1)
+            if (level[go] <= 0.0).any():
                 self._for = None
+            give = give.ravel()
             if p.lead_days[k] == 0:
                 on_hand += give  # usable today, before demand
                 self.pipeline.released[day] += give
@@ -205,7 +222,8 @@ class Stockpiles:
     def refill(self, p: StockpileParams) -> np.ndarray:
         """Buy back towards each stockpile's target, at most its ``refill_t_per_day``, on a
         day none of its eligible buyers was below its trigger (so it neither released nor
-        wanted to); returns tonnes bought per stockpile (added to its level at once).
+        wanted to); returns tonnes bought per [replication, stockpile] (added to its level
+        at once).
         """
         buy = np.minimum(p.refill_t_per_day, np.maximum(p.refill_target - self.level, 0.0))
         buy[self.wanted] = 0.0
@@ -217,7 +235,8 @@ class Stockpiles:
         all of them if ``every``: one that refills must see its buyers' gaps when empty).
         """
         if p is not self._for:  # new phase, or a stockpile ran empty
-            live = p.eligible & ((self.level > 0.0) | every)[:, None]
+            held = np.repeat(((self.level > 0.0) | every).T, self.n, axis=1)  # [stockpile, slot]
+            live = p.eligible & held
             self._for, self._high = p, np.where(live, p.trigger_days[:, None], 0.0).max(
                 0, initial=0.0)
         return self._high
