@@ -57,8 +57,11 @@ class ChunkResult:
 
 
 def plan_chunks(replications: int) -> list[Chunk]:
-    """Fixed chunking that depends only on the replication count (so resume can reuse it)."""
-    size = max(1, min(25, math.ceil(replications / 40)))
+    """Fixed chunking that depends only on the replication count (so resume can reuse it):
+    chunks of one replication up to 40 (progress and saves after each), growing with the
+    count to ``LOCKSTEP`` from 161 on, so that a chunk's replications step together.
+    """
+    size = max(1, min(LOCKSTEP, math.ceil(replications / 40) ** 2))
     return [Chunk(a, min(a + size, replications)) for a in range(0, replications, size)]
 
 

@@ -131,12 +131,17 @@ class Replication:
         self.env.process(self._days())
         self.env.run(until=self.plan.days)
         self._finish_records()
-        return [self.rec.freeze(k, i) for i, k in enumerate(self.replications)]
+        out = [self.rec.freeze(k, i) for i, k in enumerate(self.replications)]
+        # break the reference cycle through the gate's handlers, so that a batch's arrays
+        # are freed now rather than at some later garbage collection
+        self.gate.approve = self.gate.deny = _detached
+        return out
 
     def _days(self) -> Generator[simpy.Event, Any, None]:
         for day in range(self.plan.days):
             self.step(day)
-            yield DayTick(self.env, 1)
+            if day + 1 < self.plan.days:  # after the last day the process ends (and frees)
+                yield DayTick(self.env, 1)
 
     def _approved(self, buyers: np.ndarray | None, tonnes: np.ndarray, day: int) -> None:
         if buyers is None:
@@ -263,6 +268,10 @@ class Replication:
         for k in range(len(plan.regions)):
             out[:, :, k] = cells[:, :, plan.buyer_region == k].sum(2)
         return out.reshape(len(x), -1)
+
+
+def _detached(*_: object) -> None:
+    """Stands in for the handlers of a finished replication."""
 
 
 def _columns(parts: list[np.ndarray]) -> np.ndarray:
