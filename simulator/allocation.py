@@ -262,7 +262,7 @@ class WaitingLines:
         alive = np.array([c.alive for c in self.chunks], dtype=bool).reshape(-1, self.reps)
         held = np.logical_or.reduce(alive, axis=0)
         among = self._all if among is None else among
-        cap = np.broadcast_to(np.asarray(capacity, dtype=float), (self.reps,))
+        cap = np.full(self.reps, capacity) if np.isscalar(capacity) else capacity
         left = rows.sum(1)
         fit = among & (left <= cap) & (held | flush)
         short = among & held & (left > cap)
@@ -331,7 +331,7 @@ class WaitingLines:
                     before[dense][i, r][:, None] - (np.add.accumulate(t, axis=1) - t), 0.0), t)
                 parts[np.asarray(dense)[i], r] = served
                 rows[i, r] = t - served
-                for j in np.unique(i).tolist():
+                for j in sorted(set(i.tolist())):
                     chunks[dense[j]].tonnes = rows[j].reshape(-1)
         flat = parts.reshape(visit, reps * n)
         for k, c in enumerate(chunks):
@@ -343,22 +343,39 @@ class WaitingLines:
             if np.count_nonzero(w):
                 sel = np.repeat(w, np.diff(b))
                 flat[k] = np.bincount(c.slots[sel], c.tonnes[sel], reps * n)
-            for r in part[k].nonzero()[0].tolist():
-                lo, hi = int(b[r]), int(b[r + 1])
-                t = c.tonnes[lo:hi]
-                served = np.minimum(np.maximum(before[k, r] - (np.add.accumulate(t) - t),
-                                               0.0), t)
-                flat[k] += np.bincount(c.slots[lo:hi], served, reps * n)
-                keep = (t - served) > 0.0
-                c.slots = np.concatenate((c.slots[:lo], c.slots[lo:hi][keep], c.slots[hi:]))
-                c.tonnes = np.concatenate((c.tonnes[:lo], (t - served)[keep], c.tonnes[hi:]))
-                c.bounds = b = np.concatenate((b[:r + 1], b[r + 1:] - (hi - lo) + int(
-                    np.count_nonzero(keep))))
+            p = part[k].nonzero()[0]
+            if len(p):
+                self._serve_part(c, p, before[k, p], flat[k])
         given = parts.sum(0).reshape(reps, n)
         out[short] += given[short]
         rows = self.rows[short] - out[short]
         np.maximum(rows, 0.0, out=rows)
         self.rows[short] = rows
+
+    def _serve_part(self, c: Chunk, reps: np.ndarray, capacity: np.ndarray, flat: np.ndarray
+                    ) -> None:
+        """Serve the oldest entries of replications ``reps`` in a listed chunk up to their
+        ``capacity``, adding what is served to ``flat`` (t per slot) and keeping the rest.
+
+        Each replication's entries are a row of a zero-padded [replication, entry] array, so
+        the running sums are those of its entries alone.
+        """
+        lo, size = c.bounds[reps], np.diff(c.bounds)[reps]
+        col = np.arange(int(size.max()))
+        real = col < size[:, None]
+        at = np.where(real, lo[:, None] + col, 0)
+        t = np.where(real, c.tonnes[at], 0.0)
+        served = np.minimum(np.maximum(capacity[:, None] - (np.add.accumulate(t, axis=1) - t),
+                                       0.0), t)
+        at, served, rest = at[real], served[real], (t - served)[real]
+        flat += np.bincount(c.slots[at], served, len(flat))
+        keep = np.ones(len(c.slots), dtype=bool)
+        keep[at] = rest > 0.0
+        tonnes = c.tonnes.copy()
+        tonnes[at] = rest
+        c.slots, c.tonnes = c.slots[keep], tonnes[keep]
+        c.bounds = np.concatenate(([0], np.cumsum(np.bincount(c.slots // self.n,
+                                                              minlength=self.reps))))
 
     def _remove(self, r: int, amounts: np.ndarray) -> None:
         """Take ``amounts`` per buyer from replication ``r``'s oldest entries of each buyer."""

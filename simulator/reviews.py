@@ -184,8 +184,9 @@ class ReviewQueue:
         a, reps = self.apps, self.reps
         rep = a.rep[q]
         counts = np.bincount(rep, minlength=reps)
-        k = np.count_nonzero(self.free <= until, axis=1)  # reviewers free by then
-        m = np.minimum(k, counts)
+        m = np.minimum((self.free <= until).sum(1), counts)  # reviewers free by then, busy
+        if not m.any() and a.deadline_w[q].min() > until:
+            return  # nobody starts, nobody lapses
         staffed = self.free[:, 0] < np.inf  # replications with a reviewer
         if reps == 1:
             pos = np.arange(len(q))

@@ -10,6 +10,8 @@ import numpy as np
 from scipy import special
 
 from simulator.allocation import (
+    WaitingLine,
+    WaitingLines,
     by_priority_rows,
     in_order_rows,
     pro_rata_rows,
@@ -106,16 +108,24 @@ class ChinaDispatch:
 
 
 class Suppliers:
-    """Ex-China suppliers and recyclers: order lines served by daily capacity (a line per
-    supplier, over every replication's slots).
+    """Ex-China suppliers and recyclers: order lines served by daily capacity.
+
+    One replication has a :class:`WaitingLine` per supplier; replications stepped together
+    share one :class:`WaitingLines` whose rows are the [supplier, replication] lines.
     """
 
     def __init__(self, plan: Plan, pipeline: Pipeline, reps: int = 1) -> None:
         self.plan, self.pipeline, self.reps = plan, pipeline, reps
         n_s, n_b = len(plan.suppliers), len(plan.buyers)
-        self.waiting = np.zeros((n_s, reps * n_b))  # t per [supplier, slot]; rows shared by lines
+        self.waiting = np.zeros((n_s, reps * n_b))  # t per [supplier, slot]
         self.cells = self.waiting.reshape(n_s, reps, n_b)  # a view: [supplier, rep, buyer]
-        self.lines = [waiting_line(n_b, self.waiting[s], reps) for s in range(n_s)]
+        if reps == 1:
+            self.lines: list[WaitingLine] | WaitingLines = [
+                WaitingLine(n_b, self.waiting[s]) for s in range(n_s)]
+        else:
+            self.lines = WaitingLines(n_b, self.waiting.reshape(-1), n_s * reps)
+            self.rule = np.repeat(np.array(plan.supplier_rule, dtype=object), reps)
+            self.rank = np.repeat(plan.supplier_rank, reps, axis=0)  # [line, buyer]
         self.usd_per_t = 1000.0 * plan.premium[:, None]
         self.one_lead = (plan.supplier_lead == plan.supplier_lead[:, :1]).all(1)  # per day
         self.none = (np.zeros(n_s * reps), np.zeros(reps * n_b))
@@ -125,14 +135,31 @@ class Suppliers:
         """Place orders with one supplier, t per slot (in buyer order); a replication whose
         tonnes are all zero places none.
         """
-        if np.count_nonzero(tonnes):
-            self.lines[supplier].add_all(tonnes, only_nonzero=True)
-            self.busy |= tonnes.reshape(self.reps, -1).any(1)
+        if not np.count_nonzero(tonnes):
+            return
+        if isinstance(self.lines, list):
+            self.lines[supplier].add_all(tonnes)
+            self.busy[:] = True
+            return
+        full = np.zeros_like(self.waiting)
+        full[supplier] = tonnes
+        self._order(full)
 
     def order_all(self, tonnes: np.ndarray) -> None:
-        """Place a day's orders, t per [slot, supplier]."""
-        for s in tonnes.any(0).nonzero()[0].tolist():
-            self.order_dense(s, tonnes[:, s])
+        """Place a day's orders, t per [slot, supplier] (a supplier's line in a replication
+        queues nothing when all its tonnes are zero).
+        """
+        if isinstance(self.lines, list):
+            for s in tonnes.any(0).nonzero()[0].tolist():
+                self.order_dense(s, tonnes[:, s])
+        elif np.count_nonzero(tonnes):
+            self._order(np.ascontiguousarray(tonnes.T))
+
+    def _order(self, rows: np.ndarray) -> None:
+        """Queue t per [supplier, slot] on the lines of replications stepped together."""
+        assert isinstance(self.lines, WaitingLines)
+        self.lines.add_all(rows.reshape(-1), only_nonzero=True)
+        self.busy |= rows.reshape(self.cells.shape).any((0, 2))
 
     def backlog(self) -> np.ndarray:
         """Tonnes waiting at all suppliers, per buyer."""
@@ -140,21 +167,25 @@ class Suppliers:
 
     def ship(self, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Ship today's output; returns (tonnes per [replication, supplier] flattened,
-        premium USD per slot).
+        premium USD per slot). Where a line waits for more than the capacity, its rule
+        splits it; otherwise all that waits ships.
         """
         busy = self.busy
         if not busy.any():
             return self.none
         plan, cells = self.plan, self.cells
         cap = plan.supplier_cap[day]
-        waiting = cells.sum(2)  # [supplier, rep]
-        short = waiting > cap[:, None]  # the rule splits the capacity
-        out = np.zeros_like(self.waiting)
-        for s in (waiting[:, busy].any(1) | short[:, busy].any(1)).nonzero()[0].tolist():
-            line = self.lines[s]  # short: by its rule; otherwise all that waits ships
-            if line.chunks or waiting[s].any():
-                out[s] = line.take(float(cap[s]), plan.supplier_rule[s], plan.supplier_rank[s],
-                                   among=busy, flush=True)
+        short = cells.sum(2) > cap[:, None]  # [supplier, rep]
+        if isinstance(self.lines, list):
+            out = np.zeros_like(self.waiting)
+            for s, line in enumerate(self.lines):
+                if line.chunks or np.count_nonzero(line.waiting):
+                    out[s] = line.take(float(cap[s]), plan.supplier_rule[s],
+                                       plan.supplier_rank[s], flush=True)
+        else:
+            out = self.lines.take(np.repeat(cap, self.reps), self.rule, self.rank,
+                                  among=np.tile(busy, len(cap)), flush=True
+                                  ).reshape(self.waiting.shape)
         self.busy = (short & busy).any(0)
         if self.one_lead[day]:
             self.pipeline.ship_day(day + int(plan.supplier_lead[day, 0]), out.sum(0))
