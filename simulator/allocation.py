@@ -412,3 +412,90 @@ def waiting_line(n_buyers: int, waiting: np.ndarray | None = None, reps: int = 1
                  ) -> WaitingLine | WaitingLines:
     """The waiting line of ``reps`` replications over their slots of ``waiting``."""
     return WaitingLine(n_buyers, waiting) if reps == 1 else WaitingLines(n_buyers, waiting, reps)
+
+
+class DenseLines:
+    """``fifo`` lines over the rows of one [line, buyer] array whose entries all arrive as
+    whole rows (a supplier's daily orders): a ring of [chunk, line, buyer] arrays, served
+    with the arithmetic of :class:`WaitingLines` (and so of :class:`WaitingLine`) without a
+    Python object per chunk.
+    """
+
+    def __init__(self, n_buyers: int, waiting: np.ndarray, lines: int, room: int = 64) -> None:
+        self.n, self.lines, self.waiting = n_buyers, lines, waiting
+        self.rows = waiting.reshape(lines, n_buyers)  # a view: [line, buyer]
+        self.tonnes = np.zeros((room, lines, n_buyers))
+        self.total = np.zeros((room, lines))
+        self.alive = np.zeros((room, lines), dtype=bool)
+        self.head = self.tail = 0  # chunks head..tail-1 may hold entries
+
+    def add_all(self, tonnes: np.ndarray, only_nonzero: bool = False) -> None:
+        """Queue a vector of tonnes per slot, in buyer order; with ``only_nonzero`` lines
+        whose row is all zero queue nothing.
+        """
+        if self.tail == len(self.total):
+            self._make_room()
+        rows = tonnes.reshape(self.lines, self.n)
+        k = self.tail
+        self.tonnes[k] = rows
+        self.total[k] = rows.sum(1)
+        self.alive[k] = rows.any(1) if only_nonzero else True
+        self.tail += 1
+        self.waiting += tonnes
+
+    def _make_room(self) -> None:
+        live = slice(self.head, self.tail)
+        size = self.tail - self.head
+        room = len(self.total) if size < len(self.total) // 2 else 2 * len(self.total)
+        for name in ("tonnes", "total", "alive"):
+            old = getattr(self, name)
+            new = np.zeros((room,) + old.shape[1:], dtype=old.dtype)
+            new[:size] = old[live]
+            setattr(self, name, new)
+        self.head, self.tail = 0, size
+
+    def take(self, capacity: np.ndarray, among: np.ndarray, flush: bool = False) -> np.ndarray:
+        """Remove up to ``capacity[line]`` tonnes from each line in ``among``, oldest first
+        (see :meth:`WaitingLines.take`); returns tonnes per slot.
+        """
+        lo, hi = self.head, self.tail
+        alive, rows = self.alive[lo:hi], self.rows
+        held = np.logical_or.reduce(alive, axis=0)
+        left = rows.sum(1)
+        fit = among & (left <= capacity) & (held | flush)
+        short = among & held & (left > capacity)
+        out = np.zeros((self.lines, self.n))
+        if np.count_nonzero(fit):
+            out[fit] = rows[fit]
+            rows[fit] = 0.0
+            alive[:, fit] = False
+        if np.count_nonzero(short):
+            mine = alive & short
+            size = np.where(mine, self.total[lo:hi], 0.0)
+            before = np.subtract.accumulate(
+                np.vstack((np.where(short, capacity, 0.0), size)), axis=0)[:-1]
+            stop = mine & ((before <= EPS) | (size > before))
+            first = np.where(stop.any(0), stop.argmax(0), hi - lo)  # chunk where each stops
+            ks = np.arange(hi - lo)[:, None]
+            whole = mine & (ks < first)
+            part = mine & (ks == first) & (before > EPS)
+            visit = min(int(first[short].max()) + 1, hi - lo)
+            chunk = self.tonnes[lo:lo + visit]
+            given = np.where(whole[:visit, :, None], chunk, 0.0)
+            i, r = part[:visit].nonzero()
+            if len(i):
+                # the oldest entries of a chunk in full, then part of the next one
+                t = chunk[i, r]
+                served = np.minimum(np.maximum(
+                    before[i, r][:, None] - (np.add.accumulate(t, axis=1) - t), 0.0), t)
+                given[i, r] = served
+                chunk[i, r] = t - served
+                self.total[lo + i, r] -= before[i, r]
+            alive &= ~whole
+            out[short] += given.sum(0)[short]
+            kept = rows[short] - out[short]
+            np.maximum(kept, 0.0, out=kept)
+            rows[short] = kept
+        live = np.flatnonzero(np.logical_or.reduce(alive, axis=1))
+        self.head = lo + int(live[0]) if len(live) else hi
+        return out.ravel()

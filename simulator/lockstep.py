@@ -34,11 +34,11 @@ def split(slots: np.ndarray, n_buyers: int, reps: int) -> list[tuple[int, np.nda
     """(replication, positions in ``slots``) for each replication present, in the given order
     within each replication.
     """
-    if reps == 1:
-        return [(0, np.arange(len(slots)))]
+    if reps == 1 or not len(slots):
+        return [(0, np.arange(len(slots)))] if len(slots) else []
     rep = slots // n_buyers
     order = np.argsort(rep, kind="stable")
-    bounds = np.searchsorted(rep[order], np.arange(reps + 1))
-    return [(r, order[lo:hi]) for r, (lo, hi) in enumerate(zip(bounds[:-1].tolist(),
-                                                              bounds[1:].tolist(), strict=True))
-            if hi > lo]
+    cut = (np.flatnonzero(np.diff(rep[order])) + 1).tolist()
+    edges = [0, *cut, len(order)]
+    first = rep[order[edges[:-1]]].tolist()
+    return [(r, order[lo:hi]) for r, lo, hi in zip(first, edges[:-1], edges[1:], strict=True)]

@@ -10,6 +10,7 @@ import numpy as np
 from scipy import special
 
 from simulator.allocation import (
+    DenseLines,
     WaitingLine,
     WaitingLines,
     by_priority_rows,
@@ -111,7 +112,8 @@ class Suppliers:
     """Ex-China suppliers and recyclers: order lines served by daily capacity.
 
     One replication has a :class:`WaitingLine` per supplier; replications stepped together
-    share one :class:`WaitingLines` whose rows are the [supplier, replication] lines.
+    share one set of [supplier, replication] lines (:class:`DenseLines` when every
+    supplier serves ``fifo``, :class:`WaitingLines` otherwise).
     """
 
     def __init__(self, plan: Plan, pipeline: Pipeline, reps: int = 1) -> None:
@@ -120,8 +122,10 @@ class Suppliers:
         self.waiting = np.zeros((n_s, reps * n_b))  # t per [supplier, slot]
         self.cells = self.waiting.reshape(n_s, reps, n_b)  # a view: [supplier, rep, buyer]
         if reps == 1:
-            self.lines: list[WaitingLine] | WaitingLines = [
+            self.lines: list[WaitingLine] | WaitingLines | DenseLines = [
                 WaitingLine(n_b, self.waiting[s]) for s in range(n_s)]
+        elif set(plan.supplier_rule) == {"fifo"}:
+            self.lines = DenseLines(n_b, self.waiting.reshape(-1), n_s * reps)
         else:
             self.lines = WaitingLines(n_b, self.waiting.reshape(-1), n_s * reps)
             self.rule = np.repeat(np.array(plan.supplier_rule, dtype=object), reps)
@@ -157,7 +161,7 @@ class Suppliers:
 
     def _order(self, rows: np.ndarray) -> None:
         """Queue t per [supplier, slot] on the lines of replications stepped together."""
-        assert isinstance(self.lines, WaitingLines)
+        assert not isinstance(self.lines, list)
         self.lines.add_all(rows.reshape(-1), only_nonzero=True)
         self.busy |= rows.reshape(self.cells.shape).any((0, 2))
 
@@ -183,9 +187,11 @@ class Suppliers:
                     out[s] = line.take(float(cap[s]), plan.supplier_rule[s],
                                        plan.supplier_rank[s], flush=True)
         else:
-            out = self.lines.take(np.repeat(cap, self.reps), self.rule, self.rank,
-                                  among=np.tile(busy, len(cap)), flush=True
-                                  ).reshape(self.waiting.shape)
+            among = np.broadcast_to(busy, cells.shape[:2]).reshape(-1)
+            caps = np.repeat(cap, self.reps)
+            out = (self.lines.take(caps, among, flush=True) if isinstance(self.lines, DenseLines)
+                   else self.lines.take(caps, self.rule, self.rank, among=among, flush=True)
+                   ).reshape(self.waiting.shape)
         self.busy = (short & busy).any(0)
         if self.one_lead[day]:
             self.pipeline.ship_day(day + int(plan.supplier_lead[day, 0]), out.sum(0))
