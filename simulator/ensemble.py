@@ -160,10 +160,15 @@ def _records(plan: Plan, reps: range, seed: int) -> Iterable[Records]:
 QUIET_DASK = {"distributed.worker.profile.enabled": False,
               "distributed.admin.tick.interval": "1s",
               "distributed.admin.system-monitor.interval": "2s",
-              "distributed.worker.memory.monitor-interval": "1s"}
+              "distributed.worker.memory.monitor-interval": "1s",
+              "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 """Dask settings of magsim's LocalCluster: by default a worker samples its task's stack every
 10 ms and wakes its event loop every 20 ms, which slows this pure-Python simulation
-(``benchmarks/bench_dask_overhead.py``); they are diagnostics only."""
+(``benchmarks/bench_dask_overhead.py``); they are diagnostics only. Dask also starts workers
+with ``MALLOC_TRIM_THRESHOLD_=65536``, which turns off glibc's adaptive mmap threshold: every
+multi-megabyte array of a lock-step batch is then a fresh mapping, page-faulted in again (8x
+the page faults, a 25-replication chunk of the replay 40% slower); magsim leaves glibc's
+default."""
 
 
 class Workers:
