@@ -128,9 +128,10 @@ class ReviewQueue:
             self.queue = ids
         elif self.reps == 1:
             self.queue = np.concatenate((self.queue, ids))
-        else:
-            q = np.concatenate((self.queue, ids))
-            self.queue = q[np.argsort(self.apps.rep[q], kind="stable")]
+        else:  # ids come grouped by replication: each goes after its replication's queue
+            rep = self.apps.rep
+            at = np.searchsorted(rep[self.queue], rep[ids], side="right")
+            self.queue = np.insert(self.queue, at, ids)
         if self.joining.any():
             k = np.minimum(self.joining, np.bincount(self.apps.rep[ids], minlength=self.reps))
             self.joining -= k
@@ -181,6 +182,9 @@ class ReviewQueue:
         q = self.queue
         if not len(q):
             return
+        if self.reps == 1:
+            self._start_alone(until, review)
+            return
         a, reps = self.apps, self.reps
         rep = a.rep[q]
         counts = np.bincount(rep, minlength=reps)
@@ -214,6 +218,31 @@ class ReviewQueue:
             self._reviewing(ids, end)
         for r in slow.nonzero()[0].tolist():
             self._one_by_one(r, until, review)
+
+    def _start_alone(self, until: float, review: Delay) -> None:
+        """:meth:`start_until` for a queue of one replication, with scalar bookkeeping (the
+        same steps; tests/test_lockstep.py checks that both give the same records).
+        """
+        a, q, free = self.apps, self.queue, self.free[0]
+        if free[0] == np.inf:
+            return  # no reviewer
+        m = min(int(free.searchsorted(until, side="right")), len(q))
+        if m == 0 and a.deadline_w[q].min() > until:
+            return
+        ids = q[:m]
+        start = np.maximum(a.filed_w[ids], free[:m])
+        deadline = a.deadline_w[ids]
+        end = np.minimum(start + review_work(a.u_review[ids], review), deadline)
+        later = q[m:]
+        if np.count_nonzero(start >= deadline) == 0 and not (len(later) and (
+                np.count_nonzero(end <= until) or a.deadline_w[later].min() <= until)):
+            a.start_w[ids], a.decided_w[ids] = start, end
+            free[:m] = end
+            free.sort(kind="stable")  # a sorted run and a short tail: near linear
+            self.queue = later
+            self._reviewing(ids, end)
+            return
+        self._one_by_one(0, until, review)
 
     def _one_by_one(self, r: int, until: float, review: Delay) -> None:
         """The recursion application by application (see :meth:`start_until`) for
