@@ -47,15 +47,15 @@ class Gate:
         self.reps = rec.reps
         self.calendar, self.per_rep = plan.calendar, len(plan.buyers)
         self.region = np.tile(plan.buyer_region, self.reps)  # region per slot
-        self.n_buyers, self.n_regions = self.per_rep * self.reps, len(plan.regions) * self.reps
+        self.n_slots, self.n_regions = self.per_rep * self.reps, len(plan.regions) * self.reps
         # the records' region column of each slot: replication-major blocks of regions
         self.rec_region = self.region + len(plan.regions) * (
-            np.arange(self.n_buyers) // self.per_rep)
+            np.arange(self.n_slots) // self.per_rep)
         self.approve, self.deny = approve, deny
         self.draws = BlockUniforms(streams, LANES, plan.buyers)
         self.queue = ReviewQueue(plan.phases[0].gate.reviewers, self.reps)
         self.pending = rec.row("licence_backlog")  # awaiting a decision or re-application (t)
-        self.filed = np.zeros((plan.days, self.n_buyers))  # China orders per [day, slot] (t)
+        self.filed = np.zeros((plan.days, self.n_slots))  # China orders per [day, slot] (t)
         self.holds: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
         self.next_refile = np.inf  # earliest day with held shipments
         self.params: GateParams = plan.phases[0].gate
@@ -106,7 +106,7 @@ class Gate:
             who, size = self.shipments(gated.nonzero()[0], tonnes)
             u = self.draws.take(who)
             needs = u[0] < self.covered_b[who]
-            passed += np.bincount(who[~needs], size[~needs], self.n_buyers)
+            passed += np.bincount(who[~needs], size[~needs], self.n_slots)
             self._queue(who[needs], size[needs], u[1][needs], u[2][needs], day)
         self.approve(None, passed, day)
 
@@ -128,7 +128,7 @@ class Gate:
         """Put applications filed on ``day`` in the review queue."""
         if not len(who):
             return
-        self.pending += np.bincount(who, tonnes, self.n_buyers)
+        self.pending += np.bincount(who, tonnes, self.n_slots)
         w = self.calendar.at_day(day)
         rep = who // self.per_rep if self.reps > 1 else 0
         self.queue.file(self.queue.apps.add(who, tonnes, day, w, w + self.params.cap_working_days,
@@ -160,7 +160,7 @@ class Gate:
         if not self.all_licensing:
             regime = self.regime_b[who]
             ok = (regime == OPEN) | ((regime == LICENSING) & ok)
-        self.pending -= np.bincount(who, tonnes, self.n_buyers)
+        self.pending -= np.bincount(who, tonnes, self.n_slots)
         if self.trace or decided_w.min() <= self.calendar.at_day(max(day - 1, 0)):
             decided = self.calendar.times(decided_w, a.filed[ids])
             days = np.minimum(np.ceil(decided).astype(np.int64), len(rec.decisions) - 1)
@@ -194,7 +194,7 @@ class Gate:
 
     def hold(self, who: np.ndarray, tonnes: np.ndarray, day: int) -> None:
         """Keep denied shipments awaiting re-application on ``day``."""
-        self.pending += np.bincount(who, tonnes, self.n_buyers)
+        self.pending += np.bincount(who, tonnes, self.n_slots)
         self.holds.setdefault(day, []).append((who, tonnes))
         self.next_refile = min(self.next_refile, day)
 
@@ -211,7 +211,7 @@ class Gate:
         tonnes = np.concatenate([t for _, t in parts])
         order = np.argsort(who, kind="stable")
         who, tonnes = who[order], tonnes[order]
-        self.pending -= np.bincount(who, tonnes, self.n_buyers)
+        self.pending -= np.bincount(who, tonnes, self.n_slots)
         if not self.all_licensing:
             denied = self.embargo_b[who]
             if np.count_nonzero(denied):

@@ -153,7 +153,7 @@ class Replication:
         """Denied shipments (``buyers`` None: a vector of tonnes per buyer): a share leaks
         through the gray channel, the rest is re-applied for, re-sourced or lost.
         """
-        g, act, n = self.phase.gate, self.actions, self.gate.n_buyers
+        g, act, n = self.phase.gate, self.actions, self.gate.n_slots
         last = min(day, self.plan.days - 1)
         full = tonnes if buyers is None else np.bincount(buyers, tonnes, n)
         keep = 1.0 - g.leak_share
