@@ -19,8 +19,7 @@ import pandas as pd
 
 from simulator import metrics
 from simulator.calib_params import Param, apply, fail
-from simulator.ensemble import Workers, month_index
-from simulator.model import simulate_batch
+from simulator.ensemble import Workers, batched_records, month_index
 from simulator.observed import BUILTIN, load_observed
 from simulator.plan import Plan, compile_plan
 from simulator.schema import Scenario
@@ -116,7 +115,7 @@ def _block(plan: Plan, start: int, stop: int, seed: int) -> np.ndarray:
     """Dispatched tonnes per [replication, month, region] for replications start..stop-1."""
     midx, labels = month_index(plan)
     return np.stack([metrics.monthly_dispatched(rec, midx, len(labels))
-                     for rec in simulate_batch(plan, list(range(start, stop)), seed)])
+                     for rec in batched_records(plan, range(start, stop), seed)])
 
 
 class Runner:

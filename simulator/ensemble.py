@@ -134,7 +134,7 @@ def run_chunk(plan: Plan, chunk: Chunk, seed: int, daily_upto: int, variant: str
     monthly = np.empty((n, len(labels), len(plan.regions)))
     backlog = np.empty((n, len(sample)))
     tables = []
-    for i, rec in enumerate(_records(plan, range(chunk.start, chunk.stop), seed)):
+    for i, rec in enumerate(batched_records(plan, range(chunk.start, chunk.stop), seed)):
         k = rec.replication
         shortage[i] = metrics.replication_metrics(rec, plan, ents)
         gate[i] = metrics.gate_metrics(rec)
@@ -151,7 +151,7 @@ def run_chunk(plan: Plan, chunk: Chunk, seed: int, daily_upto: int, variant: str
                        time.perf_counter() - t0)
 
 
-def _records(plan: Plan, reps: range, seed: int) -> Iterable[Records]:
+def batched_records(plan: Plan, reps: range, seed: int | None) -> Iterable[Records]:
     """The records of ``reps`` in order, simulated in lock-step batches of ``LOCKSTEP``."""
     for lo in range(reps.start, reps.stop, LOCKSTEP):
         yield from simulate_batch(plan, list(range(lo, min(lo + LOCKSTEP, reps.stop))), seed)
