@@ -22,7 +22,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from simulator.lockstep import split
 from simulator.plan import EMBARGO, LICENSING, OPEN, GateParams, Plan
 from simulator.records import Recorder
 from simulator.reviews import ReviewQueue
@@ -173,11 +172,7 @@ class Gate:
             days = None
         waited = decided_w - a.filed_w[ids]
         for d, sl in _by_day(days, day, len(ids)):
-            if self.reps == 1:
-                rec.decisions[d, 0] += len(waited[sl])
-                rec.review_wd_sum[d, 0] += np.add.reduce(waited[sl])
-            else:
-                self._count(d, a.rep[ids[sl]], waited[sl])
+            self._count(d, a.rep[ids[sl]], waited[sl])
             yes = ok[sl]
             if np.count_nonzero(yes):
                 rec.approved[d] += np.bincount(self.rec_region[who[sl][yes]], tonnes[sl][yes],
@@ -231,11 +226,15 @@ class Gate:
 
     def _count(self, d: int, rep: np.ndarray, waited: np.ndarray) -> None:
         """Record decisions of day ``d`` of replications ``rep`` (working days waited), each
-        replication's sum taken over its own decisions as when it runs alone.
+        replication's sum taken over its own decisions in order, as when it runs alone.
         """
-        self.rec.decisions[d] += np.bincount(rep, minlength=self.reps)
-        for r, at in split(rep, 1, self.reps):
-            self.rec.review_wd_sum[d, r] += np.add.reduce(waited[at])
+        counts = np.bincount(rep, minlength=self.reps)
+        self.rec.decisions[d] += counts
+        order = np.argsort(rep, kind="stable")
+        first = np.cumsum(counts) - counts
+        some = counts > 0
+        # a running (left to right) sum per replication: the same alone or in a batch
+        self.rec.review_wd_sum[d, some] += np.add.reduceat(waited[order], first[some])
 
     @property
     def queue_length(self) -> np.ndarray:

@@ -28,17 +28,3 @@ def tile_phase(phase: Phase, reps: int) -> Phase:
     s: StockpileParams = phase.stockpiles
     stock = replace(s, eligible=np.tile(s.eligible, (1, reps)))
     return replace(phase, gate=gate, buyers=buyers, stockpiles=stock)
-
-
-def split(slots: np.ndarray, n_buyers: int, reps: int) -> list[tuple[int, np.ndarray]]:
-    """(replication, positions in ``slots``) for each replication present, in the given order
-    within each replication.
-    """
-    if reps == 1 or not len(slots):
-        return [(0, np.arange(len(slots)))] if len(slots) else []
-    rep = slots // n_buyers
-    order = np.argsort(rep, kind="stable")
-    cut = (np.flatnonzero(np.diff(rep[order])) + 1).tolist()
-    edges = [0, *cut, len(order)]
-    first = rep[order[edges[:-1]]].tolist()
-    return [(r, order[lo:hi]) for r, lo, hi in zip(first, edges[:-1], edges[1:], strict=True)]
