@@ -479,20 +479,22 @@ class DenseLines:
             ks = np.arange(hi - lo)[:, None]
             whole = mine & (ks < first)
             part = mine & (ks == first) & (before > EPS)
-            visit = min(int(first[short].max()) + 1, hi - lo)
-            chunk = self.tonnes[lo:lo + visit]
-            given = np.where(whole[:visit, :, None], chunk, 0.0)
-            i, r = part[:visit].nonzero()
+            chunk = self.tonnes[lo:hi]
+            # whole chunks, added line by line in chunk order (np.add.at keeps the order)
+            given = np.zeros((self.lines, self.n))
+            k, r = whole.nonzero()
+            np.add.at(given, r, chunk[k, r])
+            i, r = part.nonzero()
             if len(i):
-                # the oldest entries of a chunk in full, then part of the next one
+                # then the oldest entries of the next chunk, up to what capacity is left
                 t = chunk[i, r]
                 served = np.minimum(np.maximum(
                     before[i, r][:, None] - (np.add.accumulate(t, axis=1) - t), 0.0), t)
-                given[i, r] = served
+                given[r] += served
                 chunk[i, r] = t - served
                 self.total[lo + i, r] -= before[i, r]
             alive &= ~whole
-            out[short] += given.sum(0)[short]
+            out[short] += given[short]
             kept = rows[short] - out[short]
             np.maximum(kept, 0.0, out=kept)
             rows[short] = kept
