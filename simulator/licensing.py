@@ -228,6 +228,10 @@ class Gate:
         """Record decisions of day ``d`` of replications ``rep`` (working days waited), each
         replication's sum taken over its own decisions in order, as when it runs alone.
         """
+        if self.reps == 1:
+            self.rec.decisions[d, 0] += len(waited)
+            self.rec.review_wd_sum[d, 0] += np.add.reduceat(waited, [0])[0]
+            return
         counts = np.bincount(rep, minlength=self.reps)
         self.rec.decisions[d] += counts
         order = np.argsort(rep, kind="stable")

@@ -51,6 +51,23 @@ def review_work(u: np.ndarray, delay: Delay) -> np.ndarray:
     return np.maximum(x, delay.min)
 
 
+def _merged(at: np.ndarray, *pairs: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
+    """For each (old, new) pair, ``old`` with ``new[i]`` inserted before ``old[at[i]]``
+    (``at`` non-decreasing; ``np.insert`` without its per-call overhead).
+    """
+    n, m = len(pairs[0][0]), len(pairs[0][1])
+    slot = at + np.arange(m)  # where the new entries land
+    rest = np.ones(n + m, dtype=bool)
+    rest[slot] = False
+    out = []
+    for old, new in pairs:
+        merged = np.empty(n + m, dtype=old.dtype)
+        merged[slot] = new
+        merged[rest] = old
+        out.append(merged)
+    return out
+
+
 class Applications:
     """Columns of every application of a replication (grown as needed), indexed by id.
 
@@ -106,7 +123,7 @@ class ReviewQueue:
         self.joining = np.zeros(reps, dtype=np.int64)  # added by the timeline, not joined yet
         self.queue = np.zeros(0, dtype=np.int64)  # ids waiting for a reviewer: by replication, FIFO
         self.review_ids = np.zeros(0, dtype=np.int64)  # started or lapsed, not yet collected
-        self.review_end = np.zeros(0)  # their decision times (W)
+        self.review_end = np.zeros(0)  # their decision times (W), sorted
 
     @property
     def waiting(self) -> np.ndarray:
@@ -131,7 +148,7 @@ class ReviewQueue:
         else:  # ids come grouped by replication: each goes after its replication's queue
             rep = self.apps.rep
             at = np.searchsorted(rep[self.queue], rep[ids], side="right")
-            self.queue = np.insert(self.queue, at, ids)
+            (self.queue,) = _merged(at, (self.queue, ids))
         if self.joining.any():
             k = np.minimum(self.joining, np.bincount(self.apps.rep[ids], minlength=self.reps))
             self.joining -= k
@@ -286,17 +303,19 @@ class ReviewQueue:
         self._reviewing(both, a.decided_w[both])
 
     def _reviewing(self, ids: np.ndarray, end: np.ndarray) -> None:
+        """Keep ``ids``, decided at ``end`` (W), among those in review, sorted by ``end``."""
         if len(ids):
-            self.review_ids = np.concatenate((self.review_ids, ids))
-            self.review_end = np.concatenate((self.review_end, end))
+            order = np.argsort(end, kind="stable")
+            end = end[order]
+            at = np.searchsorted(self.review_end, end, side="right")
+            self.review_ids, self.review_end = _merged(
+                at, (self.review_ids, ids[order]), (self.review_end, end))
 
     def decided_until(self, until: float) -> np.ndarray:
         """Ids of the applications decided by working time ``until`` and not collected
         before, in order of decision (ties in filing order).
         """
-        if not len(self.review_end) or self.review_end.min() > until:
-            return self.review_ids[:0]
-        done = self.review_end <= until
-        ids, end = self.review_ids[done], self.review_end[done]
-        self.review_ids, self.review_end = self.review_ids[~done], self.review_end[~done]
+        k = int(np.searchsorted(self.review_end, until, side="right"))
+        ids, end = self.review_ids[:k], self.review_end[:k]
+        self.review_ids, self.review_end = self.review_ids[k:], self.review_end[k:]
         return ids[np.lexsort((ids, end))]
