@@ -241,9 +241,10 @@ def _workdir(final: Path, identity: dict[str, Any], resume: bool) -> Path:
 
 
 def _arm(variant: Variant, sc: Scenario, seed: int, n: int, rundir: RunDir,
-         tick: Callable[[int], None]) -> tuple[Arm, Job]:
+         tick: Callable[[int], None], total: int) -> tuple[Arm, Job]:
     """One variant's arm, filled from the chunks ``rundir`` holds already, and the job
-    that runs the rest of its replications with the shared root seed.
+    that runs the rest of its replications with the shared root seed (chunks sized by the
+    comparison's ``total`` replications, see :func:`plan_chunks`).
     """
     plan = compile_plan(sc)
     ents = metrics.entities(plan)
@@ -260,7 +261,7 @@ def _arm(variant: Variant, sc: Scenario, seed: int, n: int, rundir: RunDir,
     done = rundir.finished()
     for c in done:
         collect(rundir.load(c), save=False)
-    todo = [c for c in plan_chunks(n) if c not in done]
+    todo = [c for c in plan_chunks(n, total) if c not in done]
     return arm, Job(plan, todo, seed, collect, variant=variant.name)
 
 
@@ -330,7 +331,7 @@ def compare_variants(scenario: Scenario, variants: Sequence[Variant],
     for i, (v, (sc, _)) in enumerate(zip(variants, built, strict=True)):
         rid = {"variant": v.name, "hash": scenario_hash(sc), "replications": n, "seed": seed_}
         arm, job = _arm(v, sc, seed_, n, RunDir(work / "variants" / f"v{i:03d}", rid, resume),
-                        tick)
+                        tick, total)
         arms.append(arm)
         jobs.append(job)
     # every variant's chunks in one queue on one pool or cluster (a LocalCluster takes

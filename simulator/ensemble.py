@@ -56,12 +56,13 @@ class ChunkResult:
     seconds: float
 
 
-def plan_chunks(replications: int) -> list[Chunk]:
+def plan_chunks(replications: int, total: int | None = None) -> list[Chunk]:
     """Fixed chunking that depends only on the replication count (so resume can reuse it):
     chunks of one replication up to 40 (progress and saves after each), growing with the
-    count to ``LOCKSTEP`` from 161 on, so that a chunk's replications step together.
+    count to ``LOCKSTEP`` from 161 on, so that a chunk's replications step together. A
+    comparison sizes each variant's chunks by ``total``, its replications over all variants.
     """
-    size = max(1, min(LOCKSTEP, math.ceil(replications / 40) ** 2))
+    size = max(1, min(LOCKSTEP, replications, math.ceil((total or replications) / 40) ** 2))
     return [Chunk(a, min(a + size, replications)) for a in range(0, replications, size)]
 
 
