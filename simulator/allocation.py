@@ -213,7 +213,7 @@ class WaitingLines:
     """
 
     def __init__(self, n_buyers: int, waiting: np.ndarray | None = None, lines: int = 1) -> None:
-        self.n, self.reps = n_buyers, lines
+        self.n, self.nlines = n_buyers, lines
         self.chunks: deque[Chunk] = deque()
         self.waiting = np.zeros(lines * n_buyers) if waiting is None else waiting
         self.rows = self.waiting.reshape(lines, n_buyers)  # a view: [line, buyer]
@@ -223,7 +223,7 @@ class WaitingLines:
         """Queue entries ``tonnes[i]`` for ``slots[i]`` (line-major), in that order."""
         if not len(slots):
             return
-        reps = self.reps
+        reps = self.nlines  # lines (replications, or [supplier, replication])
         rep = slots // self.n
         order = np.argsort(rep, kind="stable")
         slots, tonnes = slots[order], tonnes[order]
@@ -239,7 +239,7 @@ class WaitingLines:
         """Queue a vector of tonnes per slot, in buyer order (zeros are harmless); with
         ``only_nonzero`` lines whose row is all zero queue nothing.
         """
-        rows = tonnes.reshape(self.reps, self.n)
+        rows = tonnes.reshape(self.nlines, self.n)
         alive = rows.any(1) if only_nonzero else self._all.copy()
         self.chunks.append(Chunk(None, tonnes, rows.sum(1), alive))
         self.waiting += tonnes
@@ -255,14 +255,14 @@ class WaitingLines:
         in its capacity takes them all (with ``flush``, even with no entries left: rounding
         crumbs go too).
         """
-        out = np.zeros((self.reps, self.n))
+        out = np.zeros((self.nlines, self.n))
         if not self.chunks and not flush:
             return out.ravel()
         rows = self.rows
-        alive = np.array([c.alive for c in self.chunks], dtype=bool).reshape(-1, self.reps)
+        alive = np.array([c.alive for c in self.chunks], dtype=bool).reshape(-1, self.nlines)
         held = np.logical_or.reduce(alive, axis=0)
         among = self._all if among is None else among
-        cap = np.full(self.reps, capacity) if np.isscalar(capacity) else capacity
+        cap = np.full(self.nlines, capacity) if np.isscalar(capacity) else capacity
         left = rows.sum(1)
         fit = among & (left <= cap) & (held | flush)
         short = among & held & (left > cap)
@@ -301,7 +301,7 @@ class WaitingLines:
         as a loop would take it); each replication takes whole chunks while they fit, then
         the oldest entries of the next one; contributions add up chunk by chunk.
         """
-        reps, n = self.reps, self.n
+        reps, n = self.nlines, self.n
         mine = alive & short
         total = np.array([c.total for c in self.chunks]).reshape(-1, reps)
         size = np.where(mine, total, 0.0)
@@ -375,7 +375,7 @@ class WaitingLines:
         tonnes[at] = rest
         c.slots, c.tonnes = c.slots[keep], tonnes[keep]
         c.bounds = np.concatenate(([0], np.cumsum(np.bincount(c.slots // self.n,
-                                                              minlength=self.reps))))
+                                                              minlength=self.nlines))))
 
     def _remove(self, r: int, amounts: np.ndarray) -> None:
         """Take ``amounts`` per buyer from replication ``r``'s oldest entries of each buyer."""
@@ -396,11 +396,11 @@ class WaitingLines:
         keep = left > EPS
         self.chunks = deque(c for c in self.chunks if c.alive.any())
         if keep.any():
-            alive = np.zeros(self.reps, dtype=bool)
+            alive = np.zeros(self.nlines, dtype=bool)
             alive[r] = True
-            total = np.zeros(self.reps)
+            total = np.zeros(self.nlines)
             total[r] = left[keep].sum()
-            bounds = np.zeros(self.reps + 1, dtype=np.int64)
+            bounds = np.zeros(self.nlines + 1, dtype=np.int64)
             bounds[r + 1:] = int(keep.sum())
             self.chunks.append(Chunk(buyers[keep] + r * n, left[keep], total, alive, bounds))
         row = self.rows[r]
