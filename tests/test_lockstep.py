@@ -93,3 +93,21 @@ def test_waiting_lines_serve_each_line_as_alone():
             for r, line in enumerate(single):
                 assert got[r].tobytes() == line.take(cap, rule, rank).tobytes(), step
         assert many.waiting.tobytes() == np.concatenate([x.waiting for x in single]).tobytes()
+
+
+def test_chunks_grow_into_lockstep_batches():
+    """Chunks of one up to 40 replications, ceil(n/40)^2 beyond, at most LOCKSTEP; a
+    comparison sizes them by its replications over all variants."""
+    from simulator.ensemble import LOCKSTEP, plan_chunks
+
+    def sizes(*args):
+        chunks = plan_chunks(*args)
+        assert chunks[0].start == 0 and all(
+            a.stop == b.start for a, b in zip(chunks, chunks[1:], strict=False))
+        return {c.stop - c.start for c in chunks}, chunks[-1].stop
+
+    assert sizes(40) == ({1}, 40)
+    assert sizes(100) == ({9, 1}, 100)
+    assert sizes(1000) == ({LOCKSTEP}, 1000)
+    assert sizes(10, 90) == ({9, 1}, 10)  # 9 variants x 10 replications
+    assert sizes(6, 12) == ({1}, 6)
