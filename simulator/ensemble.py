@@ -26,7 +26,10 @@ from simulator.records import Records
 
 COVER_BINS = 200  # 1-day bins of cover, 0..199 days (higher values fall in the last bin)
 COVER_EVERY = 7  # days between cover samples in the fan-chart histogram
-LOCKSTEP = 25  # replications stepped together at most (each holds a few MB per simulated year)
+LOCKSTEP = 25  # replications stepped together at most
+BATCH_BUYER_DAYS = 600_000
+"""Buyer-days a lock-step batch holds at most (25 replications of the 2025 replay, 21 buyers x
+1,096 days: a worker peaks at ~550 MB); larger scenarios step fewer replications at a time."""
 
 
 @dataclass(frozen=True)
@@ -152,10 +155,18 @@ def run_chunk(plan: Plan, chunk: Chunk, seed: int, daily_upto: int, variant: str
                        time.perf_counter() - t0)
 
 
+def batch_size(plan: Plan) -> int:
+    """Replications of ``plan`` stepped together: ``LOCKSTEP``, fewer for scenarios so large
+    that the batch would hold more than ``BATCH_BUYER_DAYS``.
+    """
+    return max(1, min(LOCKSTEP, BATCH_BUYER_DAYS // max(1, len(plan.buyers) * plan.days)))
+
+
 def batched_records(plan: Plan, reps: range, seed: int | None) -> Iterable[Records]:
-    """The records of ``reps`` in order, simulated in lock-step batches of ``LOCKSTEP``."""
-    for lo in range(reps.start, reps.stop, LOCKSTEP):
-        yield from simulate_batch(plan, list(range(lo, min(lo + LOCKSTEP, reps.stop))), seed)
+    """The records of ``reps`` in order, simulated in lock-step batches (:func:`batch_size`)."""
+    size = batch_size(plan)
+    for lo in range(reps.start, reps.stop, size):
+        yield from simulate_batch(plan, list(range(lo, min(lo + size, reps.stop))), seed)
 
 
 QUIET_DASK = {"distributed.worker.profile.enabled": False,

@@ -111,3 +111,17 @@ def test_chunks_grow_into_lockstep_batches():
     assert sizes(1000) == ({LOCKSTEP}, 1000)
     assert sizes(10, 90) == ({9, 1}, 10)  # 9 variants x 10 replications
     assert sizes(6, 12) == ({1}, 6)
+
+
+def test_batch_size_follows_the_scenario_size(monkeypatch):
+    """Big scenarios step fewer replications at a time; a chunk's results do not change."""
+    from simulator import ensemble
+
+    plan = compile_plan(busy())
+    whole = ensemble.run_chunk(plan, ensemble.Chunk(0, 5), 3, 0)
+    assert ensemble.batch_size(plan) == ensemble.LOCKSTEP
+    monkeypatch.setattr(ensemble, "BATCH_BUYER_DAYS", 2 * len(plan.buyers) * plan.days)
+    assert ensemble.batch_size(plan) == 2
+    split = ensemble.run_chunk(plan, ensemble.Chunk(0, 5), 3, 0)
+    for name in ("shortage", "gate", "monthly", "cover_hist", "backlog"):
+        assert getattr(whole, name).tobytes() == getattr(split, name).tobytes(), name
