@@ -179,7 +179,9 @@ class Replication:
 
     def _set_phase(self, phase: Phase, day: int) -> None:
         if self.reps > 1:
-            phase = self._tiled.setdefault(id(phase), tile_phase(phase, self.reps))
+            if id(phase) not in self._tiled:
+                self._tiled[id(phase)] = tile_phase(phase, self.reps)
+            phase = self._tiled[id(phase)]
         self.phase, self.rules = phase, Rules.of(phase.buyers)
         self.actions = Denials.of(phase.buyers)
         self.gate.set_phase(phase.gate, phase.buyers.end_use, day)
@@ -290,6 +292,6 @@ def simulate_batch(plan: Plan, replications: Sequence[int], seed: int | None = N
     """Records of ``replications``, stepped together when the plan allows it (no random
     disruptions), one by one otherwise; the same records as :func:`simulate` either way.
     """
-    if plan.disruptions or len(replications) == 1:
+    if plan.disruptions or len(replications) <= 1:
         return [simulate(plan, k, seed) for k in replications]
     return Replication(plan, replications, seed).run()
