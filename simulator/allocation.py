@@ -188,6 +188,23 @@ def _after_taking(buyers: np.ndarray, tonnes: np.ndarray, amounts: np.ndarray) -
     return left
 
 
+def _fifo_stops(alive: np.ndarray, short: np.ndarray, capacity: np.ndarray, total: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where each ``short`` line's capacity runs out, chunk by chunk ([chunk, line] arrays):
+    (chunks taken whole, the chunk taken in part, capacity left before each chunk, index of
+    the chunk each line stops in). Capacity left is the running difference
+    (``subtract.accumulate``), as a loop over the chunks would take it.
+    """
+    mine = alive & short
+    size = np.where(mine, total, 0.0)
+    before = np.subtract.accumulate(
+        np.vstack((np.where(short, capacity, 0.0), size)), axis=0)[:-1]
+    stop = mine & ((before <= EPS) | (size > before))
+    first = np.where(stop.any(0), stop.argmax(0), len(size))  # chunk where each stops
+    ks = np.arange(len(size))[:, None]
+    return mine & (ks < first), mine & (ks == first) & (before > EPS), before, first
+
+
 class Chunk:
     """Entries that joined a waiting line together.
 
@@ -297,22 +314,13 @@ class WaitingLines:
         """Serve the ``short`` lines' entries oldest first, ``capacity`` per line
         (``alive``: [chunk, line]).
 
-        Capacity left before each chunk is the running difference (``subtract.accumulate``,
-        as a loop would take it); each replication takes whole chunks while they fit, then
-        the oldest entries of the next one; contributions add up chunk by chunk.
+        Each line takes whole chunks while they fit, then the oldest entries of the next one
+        (:func:`_fifo_stops`); contributions add up chunk by chunk.
         """
         reps, n = self.nlines, self.n
-        mine = alive & short
         total = np.array([c.total for c in self.chunks]).reshape(-1, reps)
-        size = np.where(mine, total, 0.0)
-        before = np.subtract.accumulate(
-            np.vstack((np.where(short, capacity, 0.0), size)), axis=0)[:-1]
-        stop = mine & ((before <= EPS) | (size > before))
-        first = np.where(stop.any(0), stop.argmax(0), len(size))  # chunk where each stops
-        ks = np.arange(len(size))[:, None]
-        whole = mine & (ks < first)
-        part = mine & (ks == first) & (before > EPS)
-        visit = min(int(first[short].max()) + 1, len(size))
+        whole, part, before, first = _fifo_stops(alive, short, capacity, total)
+        visit = min(int(first[short].max()) + 1, len(total))
         chunks = list(self.chunks)[:visit]
         whole, part, before = whole[:visit], part[:visit], before[:visit]
         total = total[:visit].copy()
@@ -327,8 +335,7 @@ class WaitingLines:
             if len(i):
                 # the oldest entries of a chunk in full, then part of the next one
                 t = rows[i, r]
-                served = np.minimum(np.maximum(
-                    before[dense][i, r][:, None] - (np.add.accumulate(t, axis=1) - t), 0.0), t)
+                served = in_order_rows(before[dense][i, r], t)
                 parts[np.asarray(dense)[i], r] = served
                 rows[i, r] = t - served
                 for j in sorted(set(i.tolist())):
@@ -365,8 +372,7 @@ class WaitingLines:
         real = col < size[:, None]
         at = np.where(real, lo[:, None] + col, 0)
         t = np.where(real, c.tonnes[at], 0.0)
-        served = np.minimum(np.maximum(capacity[:, None] - (np.add.accumulate(t, axis=1) - t),
-                                       0.0), t)
+        served = in_order_rows(capacity, t)
         at, served, rest = at[real], served[real], (t - served)[real]
         flat += np.bincount(c.slots[at], served, len(flat))
         keep = np.ones(len(c.slots), dtype=bool)
@@ -470,15 +476,7 @@ class DenseLines:
             rows[fit] = 0.0
             alive[:, fit] = False
         if np.count_nonzero(short):
-            mine = alive & short
-            size = np.where(mine, self.total[lo:hi], 0.0)
-            before = np.subtract.accumulate(
-                np.vstack((np.where(short, capacity, 0.0), size)), axis=0)[:-1]
-            stop = mine & ((before <= EPS) | (size > before))
-            first = np.where(stop.any(0), stop.argmax(0), hi - lo)  # chunk where each stops
-            ks = np.arange(hi - lo)[:, None]
-            whole = mine & (ks < first)
-            part = mine & (ks == first) & (before > EPS)
+            whole, part, before, _ = _fifo_stops(alive, short, capacity, self.total[lo:hi])
             chunk = self.tonnes[lo:hi]
             # whole chunks, added line by line in chunk order (np.add.at keeps the order)
             given = np.zeros((self.lines, self.n))
@@ -488,8 +486,7 @@ class DenseLines:
             if len(i):
                 # then the oldest entries of the next chunk, up to what capacity is left
                 t = chunk[i, r]
-                served = np.minimum(np.maximum(
-                    before[i, r][:, None] - (np.add.accumulate(t, axis=1) - t), 0.0), t)
+                served = in_order_rows(before[i, r], t)
                 given[r] += served
                 chunk[i, r] = t - served
                 self.total[lo + i, r] -= before[i, r]

@@ -172,7 +172,7 @@ class Gate:
             days = None
         waited = decided_w - a.filed_w[ids]
         for d, sl in _by_day(days, day, len(ids)):
-            self._count(d, a.rep[ids[sl]], waited[sl])
+            self._count(d, ids[sl], waited[sl])
             yes = ok[sl]
             if np.count_nonzero(yes):
                 rec.approved[d] += np.bincount(self.rec_region[who[sl][yes]], tonnes[sl][yes],
@@ -224,14 +224,15 @@ class Gate:
             u = self.draws.take(who)
             self._queue(who, tonnes, u[1], u[2], day)
 
-    def _count(self, d: int, rep: np.ndarray, waited: np.ndarray) -> None:
-        """Record decisions of day ``d`` of replications ``rep`` (working days waited), each
-        replication's sum taken over its own decisions in order, as when it runs alone.
+    def _count(self, d: int, ids: np.ndarray, waited: np.ndarray) -> None:
+        """Record the decisions of applications ``ids`` on day ``d`` (working days waited),
+        each replication's sum taken over its own decisions in order, as when it runs alone.
         """
         if self.reps == 1:
             self.rec.decisions[d, 0] += len(waited)
             self.rec.review_wd_sum[d, 0] += np.add.reduceat(waited, [0])[0]
             return
+        rep = self.queue.apps.rep[ids]
         counts = np.bincount(rep, minlength=self.reps)
         self.rec.decisions[d] += counts
         order = np.argsort(rep, kind="stable")

@@ -209,10 +209,7 @@ class ReviewQueue:
         if not m.any() and a.deadline_w[q].min() > until:
             return  # nobody starts, nobody lapses
         staffed = self.free[:, 0] < np.inf  # replications with a reviewer
-        if reps == 1:
-            pos = np.arange(len(q))
-        else:
-            pos = np.arange(len(q)) - (np.cumsum(counts) - counts)[rep]  # place in its queue
+        pos = np.arange(len(q)) - (np.cumsum(counts) - counts)[rep]  # place in its queue
         take = pos < m[rep]
         ids, r_ids, p_ids = q[take], rep[take], pos[take]
         start = np.maximum(a.filed_w[ids], self.free[r_ids, p_ids])
