@@ -48,3 +48,23 @@ def test_a_worker_killed_mid_run_has_its_chunk_retried_and_outputs_are_identical
     assert killed and dask.manifest["replications"] == n
     for name in ("summary.csv", "exports_monthly.csv"):
         assert (local.directory / name).read_bytes() == (dask.directory / name).read_bytes()
+
+
+def test_a_worker_imports_only_what_a_chunk_needs():
+    """Unpickling a chunk's task (``run_chunk`` and a plan) in a fresh process leaves out
+    pandas, scipy.stats and matplotlib (comparison and report code): a spawned Dask worker
+    starts faster."""
+    import pickle
+    import subprocess
+    import sys
+
+    from simulator import compile_plan
+    from simulator.ensemble import run_chunk
+
+    task = pickle.dumps((run_chunk, compile_plan(scenario(timeline=[CONTROLS]))))
+    code = ("import pickle, sys; pickle.loads(sys.stdin.buffer.read()); "
+            "print(sorted(m for m in ('pandas', 'scipy.stats', 'matplotlib') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], input=task, capture_output=True,
+                         check=True).stdout
+    assert out.decode().strip() == "[]"
