@@ -143,7 +143,7 @@ class Gate:
         order, with the parameters in force until then.
         """
         q = self.queue
-        if not len(q.queue) and not len(q.review_ids):
+        if q.idle:
             return
         until = self.calendar.at_day(day)
         q.start_until(until, self.params.review)

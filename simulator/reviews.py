@@ -21,6 +21,13 @@ Replications stepped together (:mod:`simulator.lockstep`) share one :class:`Revi
 holding a queue per replication: every application carries its replication, the reviewers
 are a [replication, reviewer] array (rows sorted, +inf where a replication has fewer
 reviewers), and each step above is taken for all replications at once.
+
+A day's work follows the day's applications, not the backlog (tens of thousands wait in a
+batch of the 2025 replay): queue lengths and reviews under way are counted as they change;
+a queue's earliest deadline is its head's while deadlines never fall along it (the cap
+was not cut while applications waited, else all are scanned); and applications in review
+are filed under the working day their decision is reached, so collecting a day's decisions
+touches only those.
 """
 
 from __future__ import annotations
@@ -78,11 +85,11 @@ class Applications:
     """
 
     def __init__(self, size: int = 1024) -> None:
-        self.n = 0
+        self.n = 0  # rows in use; the rest is uninitialised
         for name in INT_COLUMNS:
-            setattr(self, name, np.zeros(size, dtype=np.int64))
+            setattr(self, name, np.empty(size, dtype=np.int64))
         for name in FLOAT_COLUMNS:
-            setattr(self, name, np.full(size, np.nan))
+            setattr(self, name, np.empty(size))
 
     def add(self, buyer: np.ndarray, tonnes: np.ndarray, filed: int, filed_w: float,
             deadline_w: float, u_review: np.ndarray, u_approve: np.ndarray,
@@ -97,15 +104,15 @@ class Applications:
         self.rep[lo:hi] = rep
         self.filed_w[lo:hi], self.deadline_w[lo:hi] = filed_w, deadline_w
         self.u_review[lo:hi], self.u_approve[lo:hi] = u_review, u_approve
+        self.start_w[lo:hi] = self.decided_w[lo:hi] = np.nan
         self.n = hi
         return np.arange(lo, hi)
 
     def _grow(self, size: int) -> None:
         for name in INT_COLUMNS + FLOAT_COLUMNS:
             old = getattr(self, name)
-            new = np.zeros(size, dtype=old.dtype) if old.dtype.kind == "i" else np.full(
-                size, np.nan)
-            new[:len(old)] = old
+            new = np.empty(size, dtype=old.dtype)
+            new[:self.n] = old[:self.n]
             setattr(self, name, new)
 
 
@@ -122,35 +129,60 @@ class ReviewQueue:
         self.free[:, reviewers:] = np.inf
         self.joining = np.zeros(reps, dtype=np.int64)  # added by the timeline, not joined yet
         self.queue = np.zeros(0, dtype=np.int64)  # ids waiting for a reviewer: by replication, FIFO
-        self.review_ids = np.zeros(0, dtype=np.int64)  # started or lapsed, not yet collected
-        self.review_end = np.zeros(0)  # their decision times (W), sorted
+        self.n_wait = np.zeros(reps, dtype=np.int64)  # per replication: len of its queue
+        # deadlines never fall along a replication's queue (true unless the cap was cut
+        # while applications waited): a queue's earliest deadline is then its head's
+        self.monotone, self._last_deadline = True, -np.inf
+        # started or lapsed, not yet collected: (ids, decision times W) by whole working
+        # day reached (ceil of the decision time), and those days in a heap
+        self._due: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self._due_days: list[int] = []
+        self.n_review = np.zeros(reps, dtype=np.int64)  # per replication
 
     @property
     def waiting(self) -> np.ndarray:
         """Applications waiting for a reviewer, per replication."""
-        return np.bincount(self.apps.rep[self.queue], minlength=self.reps)
+        return self.n_wait.copy()
 
     @property
     def in_review(self) -> np.ndarray:
         """Applications with a reviewer whose decision has not been collected yet, per
         replication.
         """
-        return np.bincount(self.apps.rep[self.review_ids], minlength=self.reps)
+        return self.n_review.copy()
+
+    @property
+    def idle(self) -> bool:
+        """Nothing waits and nothing is in review."""
+        return not len(self.queue) and not self._due_days
+
+    def _per_rep(self, ids: np.ndarray) -> np.ndarray | int:
+        """How many of ``ids`` each replication has (a count for a lone replication)."""
+        if self.reps == 1:
+            return len(ids)
+        return np.bincount(self.apps.rep[ids], minlength=self.reps)
 
     def file(self, ids: np.ndarray, now: float) -> None:
         """Queue applications already added to :attr:`apps` (in filing order) at working
         time ``now``; each lets one reviewer still to join start (see :meth:`set_capacity`).
         """
+        deadline = self.apps.deadline_w[ids]
+        lo, hi = float(deadline.min()), float(deadline.max())
         if not len(self.queue):
             self.queue = ids
-        elif self.reps == 1:
-            self.queue = np.concatenate((self.queue, ids))
-        else:  # ids come grouped by replication: each goes after its replication's queue
-            rep = self.apps.rep
-            at = np.searchsorted(rep[self.queue], rep[ids], side="right")
-            (self.queue,) = _merged(at, (self.queue, ids))
+            self.monotone, self._last_deadline = lo == hi, hi
+        else:
+            self.monotone &= lo == hi and lo >= self._last_deadline
+            self._last_deadline = max(self._last_deadline, hi)
+            if self.reps == 1:
+                self.queue = np.concatenate((self.queue, ids))
+            else:  # ids come grouped by replication: each goes after its replication's queue
+                at = np.cumsum(self.n_wait)[self.apps.rep[ids]]
+                (self.queue,) = _merged(at, (self.queue, ids))
+        added = self._per_rep(ids)
+        self.n_wait += added
         if self.joining.any():
-            k = np.minimum(self.joining, np.bincount(self.apps.rep[ids], minlength=self.reps))
+            k = np.minimum(self.joining, added)
             self.joining -= k
             for r in k.nonzero()[0].tolist():
                 self._join(r, int(k[r]), now)
@@ -203,22 +235,22 @@ class ReviewQueue:
             self._start_alone(until, review)
             return
         a, reps = self.apps, self.reps
-        rep = a.rep[q]
-        counts = np.bincount(rep, minlength=reps)
+        counts = self.n_wait
+        first = np.cumsum(counts) - counts  # where each replication's queue begins in q
         m = np.minimum((self.free <= until).sum(1), counts)  # reviewers free by then, busy
-        if not m.any() and a.deadline_w[q].min() > until:
+        if not m.any() and not self._lapsing(q, first, counts, until).any():
             return  # nobody starts, nobody lapses
         staffed = self.free[:, 0] < np.inf  # replications with a reviewer
-        pos = np.arange(len(q)) - (np.cumsum(counts) - counts)[rep]  # place in its queue
-        take = pos < m[rep]
-        ids, r_ids, p_ids = q[take], rep[take], pos[take]
+        r_ids = np.repeat(np.arange(reps), m)
+        p_ids = np.arange(len(r_ids)) - np.repeat(np.cumsum(m) - m, m)  # place in its queue
+        at = first[r_ids] + p_ids  # place in q
+        ids = q[at]
         start = np.maximum(a.filed_w[ids], self.free[r_ids, p_ids])
         deadline = a.deadline_w[ids]
         end = np.minimum(start + review_work(a.u_review[ids], review), deadline)
-        later = ~take
         slow = (np.bincount(r_ids, start >= deadline, reps) > 0) | ((counts > m) & (
             (np.bincount(r_ids, end <= until, reps) > 0)
-            | (np.bincount(rep[later], a.deadline_w[q[later]] <= until, reps) > 0)))
+            | self._lapsing(q, first + m, counts - m, until)))
         slow &= staffed
         if len(ids):
             fast = ~slow[r_ids]
@@ -226,12 +258,34 @@ class ReviewQueue:
             a.start_w[ids], a.decided_w[ids] = start[fast], end
             self.free[r_ids[fast], p_ids[fast]] = end
             self.free.sort(axis=1, kind="stable")  # the first m of a row became their ends
-            gone = take.copy()
-            gone[take] = fast
-            self.queue = q[~gone]
+            keep = np.ones(len(q), dtype=bool)
+            keep[at[fast]] = False
+            self.queue = q[keep]
+            self.n_wait -= np.bincount(r_ids[fast], minlength=reps)
             self._reviewing(ids, end)
         for r in slow.nonzero()[0].tolist():
             self._one_by_one(r, until, review)
+
+    def _lapsing(self, q: np.ndarray, lo: np.ndarray, n: np.ndarray, until: float
+                 ) -> np.ndarray:
+        """Per replication r: does one of the ``n[r]`` applications from ``q[lo[r]]`` on (in
+        its queue) reach its deadline by working time ``until``?
+        """
+        deadline = self.apps.deadline_w
+        some = n > 0
+        if self.monotone:  # each queue's earliest deadline is its head's
+            out = np.zeros(self.reps, dtype=bool)
+            out[some] = deadline[q[lo[some]]] <= until
+            return out
+        rep = self.apps.rep[q]
+        behind = np.arange(len(q)) >= lo[rep]
+        return np.bincount(rep[behind], deadline[q[behind]] <= until, self.reps) > 0
+
+    def _earliest(self, q: np.ndarray) -> float:
+        """The earliest deadline (W) in ``q``, a non-empty stretch of one queue."""
+        if self.monotone:
+            return float(self.apps.deadline_w[q[0]])
+        return float(self.apps.deadline_w[q].min())
 
     def _start_alone(self, until: float, review: Delay) -> None:
         """:meth:`start_until` for a queue of one replication, with scalar bookkeeping (the
@@ -241,7 +295,7 @@ class ReviewQueue:
         if free[0] == np.inf:
             return  # no reviewer
         m = min(int(free.searchsorted(until, side="right")), len(q))
-        if m == 0 and a.deadline_w[q].min() > until:
+        if m == 0 and self._earliest(q) > until:
             return
         ids = q[:m]
         start = np.maximum(a.filed_w[ids], free[:m])
@@ -249,11 +303,12 @@ class ReviewQueue:
         end = np.minimum(start + review_work(a.u_review[ids], review), deadline)
         later = q[m:]
         if np.count_nonzero(start >= deadline) == 0 and not (len(later) and (
-                np.count_nonzero(end <= until) or a.deadline_w[later].min() <= until)):
+                np.count_nonzero(end <= until) or self._earliest(later) <= until)):
             a.start_w[ids], a.decided_w[ids] = start, end
             free[:m] = end
             free.sort(kind="stable")  # a sorted run and a short tail: near linear
             self.queue = later
+            self.n_wait[0] -= m
             self._reviewing(ids, end)
             return
         self._one_by_one(0, until, review)
@@ -263,8 +318,9 @@ class ReviewQueue:
         replication ``r``.
         """
         a, all_q = self.apps, self.queue
-        mine = a.rep[all_q] == r
-        q = all_q[mine]
+        lo = int(self.n_wait[:r].sum())
+        hi = lo + int(self.n_wait[r])
+        q = all_q[lo:hi]  # replication r's queue
         filed, deadline = a.filed_w[q].tolist(), a.deadline_w[q].tolist()
         work = review_work(a.u_review[q], review).tolist()
         row = self.free[r]
@@ -291,28 +347,52 @@ class ReviewQueue:
         keep[:i] = False
         keep[lapsed_late] = False
         self._set_row(r, np.array(free))
-        left = np.ones(len(all_q), dtype=bool)
-        left[mine] = keep
-        self.queue = all_q[left]
+        self.queue = np.concatenate((all_q[:lo], q[keep], all_q[hi:]))
+        self.n_wait[r] = np.count_nonzero(keep)
         a.decided_w[q[started]] = ends
         a.decided_w[q[gone]] = a.deadline_w[q[gone]]
         both = np.concatenate((q[started], q[gone]))
         self._reviewing(both, a.decided_w[both])
 
     def _reviewing(self, ids: np.ndarray, end: np.ndarray) -> None:
-        """Keep ``ids``, decided at ``end`` (W), among those in review, sorted by ``end``."""
-        if len(ids):
-            order = np.argsort(end, kind="stable")
-            end = end[order]
-            at = np.searchsorted(self.review_end, end, side="right")
-            self.review_ids, self.review_end = _merged(
-                at, (self.review_ids, ids[order]), (self.review_end, end))
+        """Keep ``ids``, decided at ``end`` (W), among those in review until collected."""
+        if not len(ids):
+            return
+        self.n_review += self._per_rep(ids)
+        day = np.ceil(end).astype(np.int64)  # collected once the clock reaches it
+        if day.min() == day.max():
+            self._due_on(int(day[0]), ids, end)
+            return
+        order = np.argsort(day, kind="stable")
+        day = day[order]
+        cut = [0, *(np.flatnonzero(np.diff(day)) + 1).tolist(), len(day)]
+        for lo, hi in zip(cut[:-1], cut[1:], strict=True):
+            part = order[lo:hi]
+            self._due_on(int(day[lo]), ids[part], end[part])
+
+    def _due_on(self, day: int, ids: np.ndarray, end: np.ndarray) -> None:
+        """File ``ids`` (decided at ``end``, W) under working day ``day`` = ceil(end)."""
+        bucket = self._due.get(day)
+        if bucket is None:
+            bucket = self._due[day] = []
+            heapq.heappush(self._due_days, day)
+        bucket.append((ids, end))
 
     def decided_until(self, until: float) -> np.ndarray:
         """Ids of the applications decided by working time ``until`` and not collected
         before, in order of decision (ties in filing order).
         """
-        k = int(np.searchsorted(self.review_end, until, side="right"))
-        ids, end = self.review_ids[:k], self.review_end[:k]
-        self.review_ids, self.review_end = self.review_ids[k:], self.review_end[k:]
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        days = self._due_days
+        while days and days[0] <= until:
+            parts += self._due.pop(heapq.heappop(days))
+        if days and days[0] == math.ceil(until):  # until is not whole: split its day
+            late = [(i[e > until], e[e > until]) for i, e in self._due[days[0]]]
+            parts += [(i[e <= until], e[e <= until]) for i, e in self._due[days[0]]]
+            self._due[days[0]] = late
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        ids = np.concatenate([i for i, _ in parts])
+        end = np.concatenate([e for _, e in parts])
+        self.n_review -= self._per_rep(ids)
         return ids[np.lexsort((ids, end))]

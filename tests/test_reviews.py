@@ -1,0 +1,68 @@
+"""The licence review queue on the working clock, by hand (simulator/reviews.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulator.reviews import ReviewQueue
+from simulator.schema import Delay
+
+FIXED_3 = Delay(dist="fixed", mean=3.0)
+FIXED_30 = Delay(dist="fixed", mean=30.0)
+
+
+def file(q: ReviewQueue, n: int, w: float, cap: float, rep: int = 0) -> np.ndarray:
+    """File ``n`` applications of replication ``rep`` at working time ``w``."""
+    ids = q.apps.add(np.zeros(n, dtype=np.int64), np.full(n, 5.0), int(w), w, w + cap,
+                     np.full(n, 0.5), np.full(n, 0.5), rep)
+    q.file(ids, w)
+    return ids
+
+
+def test_fifo_two_reviewers_hand_computed():
+    """Three applications at W=0, two reviewers, 3-day reviews: decided at 3, 3 and 6."""
+    q = ReviewQueue(2)
+    file(q, 3, 0.0, 45.0)
+    q.start_until(0.0, FIXED_3)
+    assert q.waiting.tolist() == [1] and q.in_review.tolist() == [2]
+    q.start_until(2.0, FIXED_3)
+    assert q.decided_until(2.0).tolist() == []
+    q.start_until(3.0, FIXED_3)  # the third starts when the first two are decided
+    assert q.decided_until(3.0).tolist() == [0, 1]
+    assert q.waiting.tolist() == [0] and q.in_review.tolist() == [1]
+    q.start_until(6.0, FIXED_3)
+    assert q.decided_until(6.0).tolist() == [2]
+    np.testing.assert_array_equal(q.apps.start_w[:3], [0.0, 0.0, 3.0])
+    np.testing.assert_array_equal(q.apps.decided_w[:3], [3.0, 3.0, 6.0])
+    assert q.idle and q.in_review.tolist() == [0]
+
+
+def test_decisions_between_whole_days_are_collected_by_time():
+    """A decision at W=2.5 is collected by a clock of 2.5, not 2.4."""
+    q = ReviewQueue(1)
+    file(q, 1, 0.0, 45.0)
+    q.start_until(0.0, Delay(dist="fixed", mean=2.5))
+    assert q.decided_until(2.4).tolist() == []
+    assert q.decided_until(2.5).tolist() == [0]
+    assert q.decided_until(9.0).tolist() == []
+
+
+@pytest.mark.parametrize("reps", [1, 2])
+def test_cap_cut_lets_an_application_behind_the_head_lapse(reps):
+    """The cap is cut while an application waits: one filed later, behind it, reaches its
+    (earlier) deadline first and is decided then, unreviewed; the head is not passed over.
+    """
+    q = ReviewQueue(1, reps)
+    for r in range(reps):
+        file(q, 2, 0.0, 45.0, r)  # the first takes the reviewer till W=30
+    q.start_until(0.0, FIXED_30)
+    last = reps - 1
+    late = file(q, 1, 1.0, 5.0, last)  # the cap is now 5 working days: deadline W=6
+    q.start_until(5.0, FIXED_30)
+    assert q.decided_until(5.0).tolist() == []
+    q.start_until(7.0, FIXED_30)
+    assert q.decided_until(7.0).tolist() == late.tolist()
+    assert q.apps.decided_w[late[0]] == 6.0 and np.isnan(q.apps.start_w[late[0]])
+    assert q.waiting.tolist() == [1] * reps  # each second application still waits
+    assert q.in_review.tolist() == [1] * reps
