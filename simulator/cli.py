@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from simulator import __version__, calibrate_cli, compare_cli
+from simulator import __version__, calibrate_cli, compare_cli, forkserver
 
 T = TypeVar("T")
 
@@ -262,15 +262,29 @@ COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema, "plo
             **compare_cli.COMMANDS, **calibrate_cli.COMMANDS}
 
 
+def _start_workers_early(argv: list[str]) -> None:
+    """With ``--backend dask`` and no ``--scheduler``, start the LocalCluster's fork server
+    now, so that it imports Dask and magsim while this process loads the rest (a bad
+    command line is left for :func:`main` to report).
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError:
+        return
+    if getattr(args, "backend", None) == "dask" and not getattr(args, "scheduler", None):
+        forkserver.start()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``magsim`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _start_workers_early(argv)
     import matplotlib
 
     from simulator.runner import ResumeError
     from simulator.yamlsrc import InputError
 
     matplotlib.use("Agg")  # the CLI only writes figures to files, never opens a window
-    argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)

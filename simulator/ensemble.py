@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from simulator import metrics
+from simulator import forkserver, metrics
 from simulator.model import simulate_batch
 from simulator.plan import Plan
 from simulator.records import Records
@@ -189,7 +189,8 @@ class Workers:
 
     Opened on first use and kept until :meth:`close`, so the chunks of many runs (a
     comparison's variants, a sweep's points) share one pool or cluster instead of starting
-    one each (about 4 s for a LocalCluster). A context manager: leaving it by an exception
+    one each (a LocalCluster's workers come from a fork server, see
+    :mod:`simulator.forkserver`). A context manager: leaving it by an exception
     stops the workers at once.
     """
 
@@ -218,7 +219,7 @@ class Workers:
             from dask.distributed import Client, LocalCluster
 
             if not self.scheduler:
-                with dask.config.set(QUIET_DASK):
+                with dask.config.set({**QUIET_DASK, **forkserver.settings()}):
                     self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                                 processes=True, dashboard_address=None)
             self.client = Client(self.scheduler or self.cluster)

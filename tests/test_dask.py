@@ -68,3 +68,25 @@ def test_a_worker_imports_only_what_a_chunk_needs():
     out = subprocess.run([sys.executable, "-c", code], input=task, capture_output=True,
                          check=True).stdout
     assert out.decode().strip() == "[]"
+
+
+def test_local_cluster_workers_are_forked_with_magsim_already_imported():
+    """magsim's LocalCluster forks its workers from a server that imported magsim once, so
+    a new worker has the model loaded before its first chunk (a spawned one would not)."""
+    import multiprocessing
+    import os
+
+    from simulator.ensemble import Workers
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork server on this platform")
+
+    def loaded() -> tuple[bool, int]:
+        import sys
+
+        return "simulator.model" in sys.modules, os.getppid()
+
+    with Workers(2, "dask") as session:
+        seen = list(session.dask().run(loaded).values())
+    assert len(seen) == 2 and all(imported for imported, _ in seen)
+    assert all(parent != os.getpid() for _, parent in seen)  # not forked from this process
