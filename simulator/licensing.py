@@ -130,8 +130,8 @@ class Gate:
         self.pending += np.bincount(who, tonnes, self.n_slots)
         w = self.calendar.at_day(day)
         rep = who // self.per_rep if self.reps > 1 else 0
-        self.queue.file(self.queue.apps.add(who, tonnes, day, w, w + self.params.cap_working_days,
-                                            u_review, u_approve, rep), w)
+        self.queue.file(self.queue.add(who, tonnes, day, w, w + self.params.cap_working_days,
+                                       u_review, u_approve, rep), w)
 
     def start_reviews(self, day: int) -> None:
         """Reviewers free at the start of ``day`` (after its filings) take applications."""
@@ -171,8 +171,9 @@ class Gate:
         else:  # all in (day - 1, day]: the common case
             days = None
         waited = decided_w - a.filed_w[ids]
+        rep = a.rep[ids] if self.reps > 1 else None  # read before a refiling renumbers ids
         for d, sl in _by_day(days, day, len(ids)):
-            self._count(d, ids[sl], waited[sl])
+            self._count(d, None if rep is None else rep[sl], waited[sl])
             yes = ok[sl]
             if np.count_nonzero(yes):
                 rec.approved[d] += np.bincount(self.rec_region[who[sl][yes]], tonnes[sl][yes],
@@ -224,15 +225,15 @@ class Gate:
             u = self.draws.take(who)
             self._queue(who, tonnes, u[1], u[2], day)
 
-    def _count(self, d: int, ids: np.ndarray, waited: np.ndarray) -> None:
-        """Record the decisions of applications ``ids`` on day ``d`` (working days waited),
-        each replication's sum taken over its own decisions in order, as when it runs alone.
+    def _count(self, d: int, rep: np.ndarray | None, waited: np.ndarray) -> None:
+        """Record decisions on day ``d`` (their replications, None for a lone one, and
+        working days waited), each replication's sum taken over its own decisions in order,
+        as when it runs alone.
         """
-        if self.reps == 1:
+        if rep is None:
             self.rec.decisions[d, 0] += len(waited)
             self.rec.review_wd_sum[d, 0] += np.add.reduceat(waited, [0])[0]
             return
-        rep = self.queue.apps.rep[ids]
         counts = np.bincount(rep, minlength=self.reps)
         self.rec.decisions[d] += counts
         order = np.argsort(rep, kind="stable")

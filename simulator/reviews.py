@@ -108,6 +108,13 @@ class Applications:
         self.n = hi
         return np.arange(lo, hi)
 
+    def keep(self, live: np.ndarray) -> None:
+        """Keep only the rows ``live`` (sorted ids): they become rows 0, 1, ... in order."""
+        for name in INT_COLUMNS + FLOAT_COLUMNS:
+            col = getattr(self, name)
+            col[:len(live)] = col[live]
+        self.n = len(live)
+
     def _grow(self, size: int) -> None:
         for name in INT_COLUMNS + FLOAT_COLUMNS:
             old = getattr(self, name)
@@ -161,6 +168,30 @@ class ReviewQueue:
         if self.reps == 1:
             return len(ids)
         return np.bincount(self.apps.rep[ids], minlength=self.reps)
+
+    def add(self, buyer: np.ndarray, tonnes: np.ndarray, filed: int, filed_w: float,
+            deadline_w: float, u_review: np.ndarray, u_approve: np.ndarray,
+            rep: np.ndarray | int = 0) -> np.ndarray:
+        """:meth:`Applications.add`, first dropping decided applications from the table
+        when it is full, so that it holds about as many rows as there are applications
+        waiting or in review (ids of earlier applications are then renumbered, in order).
+        """
+        a = self.apps
+        if a.n + len(buyer) > len(a.buyer):
+            self._compact()
+        return a.add(buyer, tonnes, filed, filed_w, deadline_w, u_review, u_approve, rep)
+
+    def _compact(self) -> None:
+        """Keep only applications waiting or in review, if that frees half the table."""
+        live = [self.queue, *(ids for bucket in self._due.values() for ids, _ in bucket)]
+        n_live = sum(len(x) for x in live)
+        if n_live > len(self.apps.buyer) // 2:
+            return  # the table will grow instead
+        keep = np.sort(np.concatenate(live))
+        self.apps.keep(keep)
+        self.queue = np.searchsorted(keep, self.queue)
+        for bucket in self._due.values():
+            bucket[:] = [(np.searchsorted(keep, ids), end) for ids, end in bucket]
 
     def file(self, ids: np.ndarray, now: float) -> None:
         """Queue applications already added to :attr:`apps` (in filing order) at working

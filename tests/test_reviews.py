@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import CONTROLS, scenario
 
-from simulator.reviews import ReviewQueue
+from simulator import compile_plan
+from simulator.model import simulate_batch
+from simulator.reviews import Applications, ReviewQueue
 from simulator.schema import Delay
 
 FIXED_3 = Delay(dist="fixed", mean=3.0)
@@ -14,8 +17,8 @@ FIXED_30 = Delay(dist="fixed", mean=30.0)
 
 def file(q: ReviewQueue, n: int, w: float, cap: float, rep: int = 0) -> np.ndarray:
     """File ``n`` applications of replication ``rep`` at working time ``w``."""
-    ids = q.apps.add(np.zeros(n, dtype=np.int64), np.full(n, 5.0), int(w), w, w + cap,
-                     np.full(n, 0.5), np.full(n, 0.5), rep)
+    ids = q.add(np.zeros(n, dtype=np.int64), np.full(n, 5.0), int(w), w, w + cap,
+                np.full(n, 0.5), np.full(n, 0.5), rep)
     q.file(ids, w)
     return ids
 
@@ -66,3 +69,23 @@ def test_cap_cut_lets_an_application_behind_the_head_lapse(reps):
     assert q.apps.decided_w[late[0]] == 6.0 and np.isnan(q.apps.start_w[late[0]])
     assert q.waiting.tolist() == [1] * reps  # each second application still waits
     assert q.in_review.tolist() == [1] * reps
+
+
+def test_dropping_decided_applications_changes_no_record(monkeypatch):
+    """The table of applications drops decided ones when full (renumbering the rest):
+    every record equals a run that keeps them all, alone and in a batch."""
+    plan = compile_plan(scenario({"gate.shipment_t": 0.2, "horizon.end": "2026-06-30"},
+                                 timeline=[CONTROLS]))
+    dropped = []
+    keep = Applications.keep
+    monkeypatch.setattr(Applications, "keep",
+                        lambda self, live: dropped.append(self.n - len(live)) or keep(self, live))
+    compacted = simulate_batch(plan, [0, 1, 2])
+    batch_dropped = len(dropped)
+    compacted += simulate_batch(plan, [3])
+    assert batch_dropped >= 1 and len(dropped) > batch_dropped and min(dropped) > 0
+    monkeypatch.setattr(ReviewQueue, "_compact", lambda self: None)
+    for k, rec in enumerate(compacted):
+        (full,) = simulate_batch(plan, [k])
+        for name in rec.array_names():
+            assert getattr(rec, name).tobytes() == getattr(full, name).tobytes(), (k, name)
