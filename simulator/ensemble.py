@@ -26,10 +26,10 @@ from simulator.records import Records
 
 COVER_BINS = 200  # 1-day bins of cover, 0..199 days (higher values fall in the last bin)
 COVER_EVERY = 7  # days between cover samples in the fan-chart histogram
-LOCKSTEP = 25  # replications stepped together at most
-BATCH_BUYER_DAYS = 600_000
-"""Buyer-days a lock-step batch holds at most (25 replications of the 2025 replay, 21 buyers x
-1,096 days: a worker peaks at ~550 MB); larger scenarios step fewer replications at a time."""
+LOCKSTEP = 50  # replications stepped together at most
+BATCH_BUYER_DAYS = 1_200_000
+"""Buyer-days a lock-step batch holds at most (50 replications of the 2025 replay, 21 buyers x
+1,096 days: a worker peaks at ~500 MB); larger scenarios step fewer replications at a time."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class ChunkResult:
 def plan_chunks(replications: int, total: int | None = None) -> list[Chunk]:
     """Fixed chunking that depends only on the replication count (so resume can reuse it):
     chunks of one replication up to 40 (progress and saves after each), growing with the
-    count to ``LOCKSTEP`` from 161 on, so that a chunk's replications step together. A
+    count to ``LOCKSTEP`` from 281 on, so that a chunk's replications step together. A
     comparison sizes each variant's chunks by ``total``, its replications over all variants.
     """
     size = max(1, min(LOCKSTEP, replications, math.ceil((total or replications) / 40) ** 2))
