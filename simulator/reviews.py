@@ -22,12 +22,11 @@ holding a queue per replication: every application carries its replication, the 
 are a [replication, reviewer] array (rows sorted, +inf where a replication has fewer
 reviewers), and each step above is taken for all replications at once.
 
-A day's work follows the day's applications, not the backlog (tens of thousands wait in a
-batch of the 2025 replay): queue lengths and reviews under way are counted as they change;
-a queue's earliest deadline is its head's while deadlines never fall along it (the cap
-was not cut while applications waited, else all are scanned); and applications in review
-are filed under the working day their decision is reached, so collecting a day's decisions
-touches only those.
+A day's work follows the day's applications rather than the backlog (tens of thousands wait
+in a batch of the 2025 replay): queue lengths and reviews under way are counted as they
+change, and a queue's earliest deadline is its head's while deadlines never fall along it
+(the cap was not cut while applications waited, else all are scanned). The table of
+applications drops decided ones when it fills up.
 """
 
 from __future__ import annotations
@@ -140,10 +139,8 @@ class ReviewQueue:
         # deadlines never fall along a replication's queue (true unless the cap was cut
         # while applications waited): a queue's earliest deadline is then its head's
         self.monotone, self._last_deadline = True, -np.inf
-        # started or lapsed, not yet collected: (ids, decision times W) by whole working
-        # day reached (ceil of the decision time), and those days in a heap
-        self._due: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
-        self._due_days: list[int] = []
+        self.review_ids = np.zeros(0, dtype=np.int64)  # started or lapsed, not yet collected
+        self.review_end = np.zeros(0)  # their decision times (W), sorted
         self.n_review = np.zeros(reps, dtype=np.int64)  # per replication
 
     @property
@@ -161,7 +158,7 @@ class ReviewQueue:
     @property
     def idle(self) -> bool:
         """Nothing waits and nothing is in review."""
-        return not len(self.queue) and not self._due_days
+        return not len(self.queue) and not len(self.review_ids)
 
     def _per_rep(self, ids: np.ndarray) -> np.ndarray | int:
         """How many of ``ids`` each replication has (a count for a lone replication)."""
@@ -183,15 +180,12 @@ class ReviewQueue:
 
     def _compact(self) -> None:
         """Keep only applications waiting or in review, if that frees half the table."""
-        live = [self.queue, *(ids for bucket in self._due.values() for ids, _ in bucket)]
-        n_live = sum(len(x) for x in live)
-        if n_live > len(self.apps.buyer) // 2:
+        if len(self.queue) + len(self.review_ids) > len(self.apps.buyer) // 2:
             return  # the table will grow instead
-        keep = np.sort(np.concatenate(live))
+        keep = np.sort(np.concatenate((self.queue, self.review_ids)))
         self.apps.keep(keep)
         self.queue = np.searchsorted(keep, self.queue)
-        for bucket in self._due.values():
-            bucket[:] = [(np.searchsorted(keep, ids), end) for ids, end in bucket]
+        self.review_ids = np.searchsorted(keep, self.review_ids)
 
     def file(self, ids: np.ndarray, now: float) -> None:
         """Queue applications already added to :attr:`apps` (in filing order) at working
@@ -386,44 +380,22 @@ class ReviewQueue:
         self._reviewing(both, a.decided_w[both])
 
     def _reviewing(self, ids: np.ndarray, end: np.ndarray) -> None:
-        """Keep ``ids``, decided at ``end`` (W), among those in review until collected."""
-        if not len(ids):
-            return
-        self.n_review += self._per_rep(ids)
-        day = np.ceil(end).astype(np.int64)  # collected once the clock reaches it
-        if day.min() == day.max():
-            self._due_on(int(day[0]), ids, end)
-            return
-        order = np.argsort(day, kind="stable")
-        day = day[order]
-        cut = [0, *(np.flatnonzero(np.diff(day)) + 1).tolist(), len(day)]
-        for lo, hi in zip(cut[:-1], cut[1:], strict=True):
-            part = order[lo:hi]
-            self._due_on(int(day[lo]), ids[part], end[part])
-
-    def _due_on(self, day: int, ids: np.ndarray, end: np.ndarray) -> None:
-        """File ``ids`` (decided at ``end``, W) under working day ``day`` = ceil(end)."""
-        bucket = self._due.get(day)
-        if bucket is None:
-            bucket = self._due[day] = []
-            heapq.heappush(self._due_days, day)
-        bucket.append((ids, end))
+        """Keep ``ids``, decided at ``end`` (W), among those in review, sorted by ``end``."""
+        if len(ids):
+            self.n_review += self._per_rep(ids)
+            order = np.argsort(end, kind="stable")
+            end = end[order]
+            at = np.searchsorted(self.review_end, end, side="right")
+            self.review_ids, self.review_end = _merged(
+                at, (self.review_ids, ids[order]), (self.review_end, end))
 
     def decided_until(self, until: float) -> np.ndarray:
         """Ids of the applications decided by working time ``until`` and not collected
         before, in order of decision (ties in filing order).
         """
-        parts: list[tuple[np.ndarray, np.ndarray]] = []
-        days = self._due_days
-        while days and days[0] <= until:
-            parts += self._due.pop(heapq.heappop(days))
-        if days and days[0] == math.ceil(until):  # until is not whole: split its day
-            late = [(i[e > until], e[e > until]) for i, e in self._due[days[0]]]
-            parts += [(i[e <= until], e[e <= until]) for i, e in self._due[days[0]]]
-            self._due[days[0]] = late
-        if not parts:
-            return np.zeros(0, dtype=np.int64)
-        ids = np.concatenate([i for i, _ in parts])
-        end = np.concatenate([e for _, e in parts])
-        self.n_review -= self._per_rep(ids)
+        k = int(np.searchsorted(self.review_end, until, side="right"))
+        ids, end = self.review_ids[:k], self.review_end[:k]
+        self.review_ids, self.review_end = self.review_ids[k:], self.review_end[k:]
+        if k:
+            self.n_review -= self._per_rep(ids)
         return ids[np.lexsort((ids, end))]
