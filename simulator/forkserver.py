@@ -35,6 +35,9 @@ def settings() -> dict[str, str]:
 
 
 def start() -> None:
-    """Start the fork server now; it imports :data:`PRELOAD` while this process goes on."""
-    if settings():
+    """Start the fork server now; it imports :data:`PRELOAD` while this process goes on
+    (this process need not have imported Dask yet: the server's preload is set here).
+    """
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
         multiprocessing.forkserver.ensure_running()
