@@ -90,3 +90,24 @@ def test_local_cluster_workers_are_forked_with_magsim_already_imported():
         seen = list(session.dask().run(loaded).values())
     assert len(seen) == 2 and all(imported for imported, _ in seen)
     assert all(parent != os.getpid() for _, parent in seen)  # not forked from this process
+
+
+def test_cli_dask_backend_matches_local(tmp_path):
+    """``magsim run --backend dask`` (fork server started before the model loads) writes
+    the same bytes as the local backend."""
+    import subprocess
+    import sys
+
+    import yaml
+    from conftest import TINY
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY, sort_keys=False))
+    outs = {}
+    for backend in ("local", "dask"):
+        outs[backend] = tmp_path / backend
+        subprocess.run([sys.executable, "-m", "simulator", "run", str(path), "-o",
+                        str(outs[backend]), "--replications", "6", "--workers", "2",
+                        "--backend", backend], check=True, capture_output=True, timeout=300)
+    for name in ("summary.csv", "exports_monthly.csv"):
+        assert (outs["local"] / name).read_bytes() == (outs["dask"] / name).read_bytes()
