@@ -191,6 +191,8 @@ class ReviewQueue:
         """Queue applications already added to :attr:`apps` (in filing order) at working
         time ``now``; each lets one reviewer still to join start (see :meth:`set_capacity`).
         """
+        if not len(ids):
+            return
         deadline = self.apps.deadline_w[ids]
         lo, hi = float(deadline.min()), float(deadline.max())
         if not len(self.queue):
