@@ -94,21 +94,29 @@ def get(doc: Any, parts: list[str]) -> Any:
     return node
 
 
+def set_in(doc: Any, path: str, value: Any) -> None:
+    """Set every match of ``path`` in ``doc`` itself to (a deep copy of) ``value``."""
+    for parts in expand(doc, path):
+        parent = get(doc, parts[:-1])
+        key: Any = int(parts[-1]) if isinstance(parent, list) else parts[-1]
+        parent[key] = copy.deepcopy(value)
+
+
 def set_path(doc: Any, path: str, value: Any) -> Any:
     """Return a deep copy of ``doc`` with every match of ``path`` set to ``value``."""
     out = copy.deepcopy(doc)
-    for parts in expand(out, path):
-        parent = get(out, parts[:-1])
-        key: Any = int(parts[-1]) if isinstance(parent, list) else parts[-1]
-        parent[key] = copy.deepcopy(value)
+    set_in(out, path, value)
     return out
 
 
 def apply(doc: Any, overrides: dict[str, Any]) -> Any:
-    """Apply several ``path -> value`` overrides in order."""
+    """Return a deep copy of ``doc`` with several ``path -> value`` overrides applied in
+    order (one copy for all of them).
+    """
+    out = copy.deepcopy(doc)
     for path, value in overrides.items():
-        doc = set_path(doc, path, value)
-    return doc
+        set_in(out, path, value)
+    return out
 
 
 def deep_merge(base: Any, over: Any) -> Any:

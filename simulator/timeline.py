@@ -8,6 +8,7 @@ buyer code never compares dates.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,10 @@ def _fixed_field(parts: list[str], value: Any) -> str | None:
 
 
 def _apply(doc: dict[str, Any], index: int, sets: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``doc`` with event ``index``'s ``sets`` applied (``doc`` is not changed:
+    the scenarios validated from it may share its lists and dicts).
+    """
+    doc = copy.deepcopy(doc)
     for path, value in sets.items():
         parts = paths.split(path)
         if parts[0] not in SETTABLE:
@@ -68,7 +73,7 @@ def _apply(doc: dict[str, Any], index: int, sets: dict[str, Any]) -> dict[str, A
         if fixed:
             raise TimelineError(index, path, f"{fixed} cannot change during a run")
         try:
-            doc = paths.set_path(doc, path, value)
+            paths.set_in(doc, path, value)
         except paths.PathError as err:
             raise TimelineError(index, path, err.message) from None
     return doc
