@@ -29,7 +29,8 @@ COVER_EVERY = 7  # days between cover samples in the fan-chart histogram
 LOCKSTEP = 50  # replications stepped together at most
 BATCH_BUYER_DAYS = 1_200_000
 """Buyer-days a lock-step batch holds at most (50 replications of the 2025 replay, 21 buyers x
-1,096 days: a worker peaks at ~500 MB); larger scenarios step fewer replications at a time."""
+1,096 days: 1,000 replays under ``magsim run`` peak at ~615 MiB); larger scenarios step fewer
+replications at a time."""
 
 
 @dataclass(frozen=True)
