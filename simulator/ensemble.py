@@ -62,11 +62,14 @@ class ChunkResult:
 
 def plan_chunks(replications: int, total: int | None = None) -> list[Chunk]:
     """Fixed chunking that depends only on the replication count (so resume can reuse it):
-    chunks of one replication up to 40 (progress and saves after each), growing with the
-    count to ``LOCKSTEP`` from 281 on, so that a chunk's replications step together. A
-    comparison sizes each variant's chunks by ``total``, its replications over all variants.
+    chunks of about sqrt(n) replications (progress and saves every few; 20 replications in
+    4 chunks of 5), ceil(n/40)^2 from 121 on, at most ``LOCKSTEP`` (from 281 on); a chunk's
+    replications step together. A comparison sizes each variant's chunks by ``total``, its
+    replications over all variants.
     """
-    size = max(1, min(LOCKSTEP, replications, math.ceil((total or replications) / 40) ** 2))
+    n = total or replications
+    size = max(1, min(LOCKSTEP, replications, max(math.isqrt(n - 1) + 1 if n else 1,
+                                                   math.ceil(n / 40) ** 2)))
     return [Chunk(a, min(a + size, replications)) for a in range(0, replications, size)]
 
 

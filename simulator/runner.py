@@ -61,6 +61,8 @@ class RunDir:
                 raise ResumeError(f"{self.work}: holds a different run (scenario hash "
                                   f"{seen.get('hash')}, {seen.get('replications')} "
                                   "replications); start it without --resume")
+            for cut in self.work.rglob("*.tmp"):  # writes an interruption cut short
+                cut.unlink()
         elif self.work.exists():
             shutil.rmtree(self.work)
         (self.work / "chunks").mkdir(parents=True, exist_ok=True)

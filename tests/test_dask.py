@@ -37,8 +37,8 @@ def test_a_worker_killed_mid_run_has_its_chunk_retried_and_outputs_are_identical
             pids = list(client.run(os.getpid).values())
 
         def kill_a_worker(done: int, total: int) -> None:
-            # chunks of one replication are spread over both workers from the start, so
-            # after the first result each worker still holds several unfinished chunks
+            # 4 chunks of 4 are spread over both workers from the start, so after the
+            # first result each worker still holds an unfinished chunk
             if not killed and 0 < done <= total // 2:
                 os.kill(pids[0], signal.SIGKILL)
                 killed.append(pids[0])

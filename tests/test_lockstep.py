@@ -96,7 +96,7 @@ def test_waiting_lines_serve_each_line_as_alone():
 
 
 def test_chunks_grow_into_lockstep_batches():
-    """Chunks of one up to 40 replications, ceil(n/40)^2 beyond, at most LOCKSTEP; a
+    """Chunks of ceil(sqrt(n)) replications, ceil(n/40)^2 from 121 on, at most LOCKSTEP; a
     comparison sizes them by its replications over all variants."""
     from simulator.ensemble import LOCKSTEP, plan_chunks
 
@@ -106,11 +106,14 @@ def test_chunks_grow_into_lockstep_batches():
             a.stop == b.start for a, b in zip(chunks, chunks[1:], strict=False))
         return {c.stop - c.start for c in chunks}, chunks[-1].stop
 
-    assert sizes(40) == ({1}, 40)
-    assert sizes(100) == ({9, 1}, 100)
+    assert sizes(1) == ({1}, 1)
+    assert sizes(20) == ({5}, 20)
+    assert sizes(40) == ({7, 5}, 40)
+    assert sizes(100) == ({10}, 100)
+    assert sizes(160) == ({16}, 160)
     assert sizes(1000) == ({LOCKSTEP}, 1000)
-    assert sizes(10, 90) == ({9, 1}, 10)  # 9 variants x 10 replications
-    assert sizes(6, 12) == ({1}, 6)
+    assert sizes(10, 90) == ({10}, 10)  # 9 variants x 10 replications
+    assert sizes(6, 12) == ({4, 2}, 6)
 
 
 def test_batch_size_follows_the_scenario_size(monkeypatch):

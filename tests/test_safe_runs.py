@@ -1,7 +1,7 @@
 """Interrupted runs: SIGKILL then ``--resume`` gives the same bytes; Ctrl-C says how to resume.
 
-An ensemble of TINY with 40 replications (40 chunks of one) runs for a few seconds, long
-enough to be stopped after its first chunk is saved in ``DIR.partial/chunks/``.
+An ensemble of TINY with 40 replications (6 chunks) runs for a few seconds, long enough to
+be stopped after its first chunk is saved in ``DIR.partial/chunks/``.
 
 Runs to be stopped by Ctrl-C start with SIGINT's default action: a shell without job control
 starts background commands with SIGINT ignored, and an ignored SIGINT stays ignored in
@@ -121,10 +121,15 @@ def test_ctrl_c_says_how_to_resume(scenario, reference, tmp_path):
 
 
 def test_resume_after_writes_cut_short(tmp_path):
-    """A kill mid-write leaves ``*.tmp`` files; the resumed run redoes and replaces them."""
+    """A kill mid-write leaves ``*.tmp`` files; the resumed run removes them and redoes the
+    unfinished chunk."""
     from conftest import scenario as tiny
 
+    from simulator.ensemble import plan_chunks
+
     out = tmp_path / "run"
+    first, *rest = plan_chunks(4)
+    assert rest, "the test needs a chunk after the first"
 
     def stop_after_first_chunk(done: int, total: int) -> None:
         if done:
@@ -134,8 +139,9 @@ def test_resume_after_writes_cut_short(tmp_path):
         run(tiny(), replications=4, workers=1, out=out, figures=False,
             progress=stop_after_first_chunk)
     work = partial(out)
-    (work / "daily.parquet" / "part-0000003-0000004.parquet.tmp").write_bytes(b"PAR1 cut")
-    (work / "chunks" / "0000002-0000003.npz.tmp").write_bytes(b"PK cut")
+    (work / "daily.parquet" / f"part-{rest[-1].name}.parquet.tmp").write_bytes(b"PAR1 cut")
+    (work / "chunks" / f"{rest[0].name}.npz.tmp").write_bytes(b"PK cut")
+    (work / "chunks" / "0000009-0000010.npz.tmp").write_bytes(b"PK from another chunking")
     run(tiny(), replications=4, workers=1, out=out, figures=False, resume=True)
     daily = pd.read_parquet(out / "daily.parquet")
     assert sorted(daily.replication.unique()) == [0, 1, 2, 3]
