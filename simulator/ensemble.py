@@ -68,8 +68,8 @@ def plan_chunks(replications: int, total: int | None = None) -> list[Chunk]:
     replications over all variants.
     """
     n = total or replications
-    size = max(1, min(LOCKSTEP, replications, max(math.isqrt(n - 1) + 1 if n else 1,
-                                                   math.ceil(n / 40) ** 2)))
+    root = math.isqrt(max(n - 1, 0)) + 1  # ceil(sqrt(n))
+    size = max(1, min(LOCKSTEP, replications, max(root, math.ceil(n / 40) ** 2)))
     return [Chunk(a, min(a + size, replications)) for a in range(0, replications, size)]
 
 

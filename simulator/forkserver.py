@@ -28,16 +28,22 @@ def settings() -> dict[str, str]:
 
     method = {"distributed.worker.multiprocessing-method": "forkserver"}
     with dask.config.set(method):
-        # Dask preloads its own list (pandas and more) on first use; magsim's replaces it.
-        # No effect once the server runs: later clusters of this process reuse it.
-        get_mp_context().set_forkserver_preload(PRELOAD)
+        get_mp_context()  # Dask sets its own preload (pandas and more) on first use ...
+    _preload()  # ... which magsim's replaces
     return method
 
 
 def start() -> None:
     """Start the fork server now; it imports :data:`PRELOAD` while this process goes on
-    (this process need not have imported Dask yet: the server's preload is set here).
+    (this process need not have imported Dask yet).
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
-        multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
+        _preload()
         multiprocessing.forkserver.ensure_running()
+
+
+def _preload() -> None:
+    """Make the fork server import :data:`PRELOAD` (no effect once it runs: later clusters
+    of this process reuse the running server).
+    """
+    multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
