@@ -9,6 +9,7 @@ import numpy as np
 from scipy import special
 
 from simulator.plan import BuyerParams, Plan
+from simulator.quantiles import gamma_ppf
 from simulator.streams import Streams
 
 
@@ -27,7 +28,7 @@ def draw_demand(plan: Plan, streams: Streams) -> np.ndarray:
             q = u[start:end]
             if dist == "gamma":
                 k = 1.0 / cv**2
-                noise[start:end, j] = special.gammaincinv(k, q) / k
+                noise[start:end, j] = gamma_ppf(k, q) / k
             else:
                 noise[start:end, j] = np.maximum(1.0 + cv * special.ndtri(q), 0.0)
     return plan.demand_mean * noise

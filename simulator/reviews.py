@@ -37,6 +37,7 @@ import math
 import numpy as np
 from scipy import special
 
+from simulator.quantiles import gamma_ppf
 from simulator.schema import Delay
 
 INT_COLUMNS = ("buyer", "filed", "rep")
@@ -50,7 +51,7 @@ def review_work(u: np.ndarray, delay: Delay) -> np.ndarray:
         x = np.full(len(u), delay.mean)
     elif delay.dist == "gamma":
         shape = 1.0 / (delay.cv * delay.cv)
-        x = special.gammaincinv(shape, u) * (delay.mean / shape)
+        x = gamma_ppf(shape, u) * (delay.mean / shape)
     else:
         s2 = math.log1p(delay.cv * delay.cv)
         x = np.exp(math.log(delay.mean) - 0.5 * s2 + math.sqrt(s2) * special.ndtri(u))

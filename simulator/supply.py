@@ -19,6 +19,7 @@ from simulator.allocation import (
     waiting_line,
 )
 from simulator.plan import Plan, StockpileParams
+from simulator.quantiles import gamma_ppf
 from simulator.streams import Streams
 
 
@@ -77,7 +78,7 @@ def transit_days(plan: Plan, streams: Streams) -> np.ndarray:
                 x = np.full(end - start, d.mean)
             elif d.dist == "gamma":
                 shape = 1.0 / d.cv**2
-                x = special.gammaincinv(shape, q) * (d.mean / shape)
+                x = gamma_ppf(shape, q) * (d.mean / shape)
             else:
                 s2 = np.log1p(d.cv**2)
                 x = np.exp(np.log(d.mean) - 0.5 * s2 + np.sqrt(s2) * special.ndtri(q))
