@@ -4,8 +4,10 @@
 
 Prints the rates and their ratio (goal >= 1.0: one buyer-day costs less than one bare SimPy
 event), for replications simulated one at a time and in lock-step batches of B (50, as
-``magsim run`` does: ``simulator.ensemble.LOCKSTEP``). All are measured in this process, one
-after the other, so the ratios are comparable across machines.
+``magsim run`` does: ``simulator.ensemble.LOCKSTEP``). A third line, a diagnostic, runs the
+same scenario with its timeline cleared: no controls, so no licence applications; the gap
+between it and the batch line is what the licensing gate costs. All are measured in this
+process, one after the other, so the ratios are comparable across machines.
 """
 
 from __future__ import annotations
@@ -34,12 +36,12 @@ def simpy_events_per_second(n: int = 300_000) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def buyer_days_per_second(path: str, replications: int, batch: int = 1
-                          ) -> tuple[float, float, int]:
+def buyer_days_per_second(path: str, replications: int, batch: int = 1,
+                          sets: dict | None = None) -> tuple[float, float, int]:
     """(buyer-days per second, seconds per replication, days) for ``replications``
-    replications simulated ``batch`` at a time.
+    replications simulated ``batch`` at a time (``sets``: overrides of the scenario).
     """
-    plan = compile_plan(load_scenario(path))
+    plan = compile_plan(load_scenario(path, sets))
     simulate(plan, 0)  # warm-up: imports, caches
     t0 = time.perf_counter()
     for lo in range(1, replications + 1, batch):
@@ -54,12 +56,15 @@ def main() -> None:
     ap.add_argument("--replications", type=int, default=50)
     ap.add_argument("--batch", type=int, default=LOCKSTEP)
     args = ap.parse_args()
-    # SimPy's rate is taken before, between and after the model's runs, and the fastest of
-    # the three is used: a moment of machine noise then lowers no ratio's denominator
+    # SimPy's rate is taken before, between and after the model's runs, and the fastest is
+    # used: a moment of machine noise then lowers no ratio's denominator
     rates = [simpy_events_per_second()]
     one, one_rep, days = buyer_days_per_second(args.scenario, max(1, args.replications // 5))
     rates.append(simpy_events_per_second())
     many, many_rep, _ = buyer_days_per_second(args.scenario, args.replications, args.batch)
+    rates.append(simpy_events_per_second())
+    bare, bare_rep, _ = buyer_days_per_second(args.scenario, args.replications, args.batch,
+                                              {"timeline": []})
     rates.append(simpy_events_per_second())
     events = max(rates)
     print(f"scenario                       {args.scenario} ({days} days)")
@@ -69,6 +74,8 @@ def main() -> None:
           f"   ratio {one / events:.2f}")
     print(f"batches of {args.batch:<3}: s/replication  {many_rep:.4f}   buyer-days/s {many:,.0f}"
           f"   ratio {many / events:.2f}  (goal >= 1.0)")
+    print(f"  no timeline:  s/replication  {bare_rep:.4f}   buyer-days/s {bare:,.0f}"
+          f"   ratio {bare / events:.2f}  (diagnostic: the gate never licenses)")
 
 
 if __name__ == "__main__":
