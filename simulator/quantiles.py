@@ -37,8 +37,9 @@ def _coefficients(shape: float) -> np.ndarray:
                      - (shape - 1.0) * np.log(g) + g)
     d = np.where(g > 0.0, np.exp(np.where(g > 0.0, log_slope, 0.0)), 0.0) * STEP
     y0, y1, d0, d1 = g[:-1], g[1:], d[:-1], d[1:]
-    return np.stack([y0, d0, 3.0 * (y1 - y0) - 2.0 * d0 - d1, 2.0 * (y0 - y1) + d0 + d1],
-                    axis=1)
+    c = np.stack([y0, d0, 3.0 * (y1 - y0) - 2.0 * d0 - d1, 2.0 * (y0 - y1) + d0 + d1], axis=1)
+    c.flags.writeable = False  # shared by every caller through the cache
+    return c
 
 
 def gamma_ppf(shape: float, u: np.ndarray) -> np.ndarray:
