@@ -224,8 +224,10 @@ class Workers:
 
             if not self.scheduler:
                 with dask.config.set({**QUIET_DASK, **forkserver.settings()}):
+                    # the scheduler's HTTP server binds a free port (":0"): with None it
+                    # still tries 8787 and warns when another cluster holds it
                     self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
-                                                processes=True, dashboard_address=None)
+                                                processes=True, dashboard_address=":0")
             self.client = Client(self.scheduler or self.cluster)
         return self.client
 

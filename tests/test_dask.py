@@ -32,7 +32,7 @@ def test_a_worker_killed_mid_run_has_its_chunk_retried_and_outputs_are_identical
     local = run(sc, replications=n, workers=1, out=tmp_path / "local", figures=False)
     killed: list[int] = []
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster:
         with Client(cluster) as client:
             pids = list(client.run(os.getpid).values())
 
@@ -72,9 +72,14 @@ def test_a_worker_imports_only_what_a_chunk_needs():
 
 def test_local_cluster_workers_are_forked_with_magsim_already_imported():
     """magsim's LocalCluster forks its workers from a server that imported magsim once, so
-    a new worker has the model loaded before its first chunk (a spawned one would not)."""
+    a new worker has the model loaded before its first chunk (a spawned one would not).
+    With Dask's default port taken (another cluster, a parallel test) it starts without a
+    warning."""
+    import contextlib
     import multiprocessing
     import os
+    import socket
+    import warnings
 
     from simulator.ensemble import Workers
 
@@ -86,8 +91,13 @@ def test_local_cluster_workers_are_forked_with_magsim_already_imported():
 
         return "simulator.model" in sys.modules, os.getppid()
 
-    with Workers(2, "dask") as session:
-        seen = list(session.dask().run(loaded).values())
+    with socket.socket() as taken, warnings.catch_warnings(record=True) as caught:
+        with contextlib.suppress(OSError):  # already taken is as good
+            taken.bind(("127.0.0.1", 8787))  # Dask's default HTTP port
+        warnings.simplefilter("always")
+        with Workers(2, "dask") as session:
+            seen = list(session.dask().run(loaded).values())
+    assert not [w for w in caught if "already in use" in str(w.message)]
     assert len(seen) == 2 and all(imported for imported, _ in seen)
     assert all(parent != os.getpid() for _, parent in seen)  # not forked from this process
 
