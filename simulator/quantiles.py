@@ -28,7 +28,7 @@ def _coefficients(shape: float) -> np.ndarray:
     t = (z - node) / STEP, each interval's value and slope matching at both ends.
     """
     z = np.arange(-Z_MAX, Z_MAX + STEP / 2, STEP)
-    left = z <= 0.0  # the upper tail from the complement, where it is accurate
+    left = z <= 0.0  # z > 0 from the upper tail's complement, which keeps its precision
     g = np.where(left, special.gammaincinv(shape, special.ndtr(z)),
                  special.gammainccinv(shape, special.ndtr(-z)))
     with np.errstate(divide="ignore", invalid="ignore"):

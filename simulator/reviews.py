@@ -403,7 +403,7 @@ class ReviewQueue:
             self.n_review -= self._per_rep(ids)
         if k < 2:
             return ids
-        # ``end`` is sorted: order ids within runs of equal ends (a lexsort, 3x cheaper)
+        # ``end`` is sorted: order ids within runs of equal ends (lexsort's order, 3x cheaper)
         run = np.empty(k, dtype=np.int64)
         run[0] = 0
         np.cumsum(end[1:] != end[:-1], out=run[1:])
