@@ -10,10 +10,13 @@ within 1e-8 relative for every shape the schema allows (CV <= 5, shape >= 0.04) 
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
 from scipy import special
+
+from simulator.schema import Delay
 
 Z_MAX = 8.5
 """The table spans z in [-Z_MAX, Z_MAX]: a 53-bit uniform's normal score lies in +-8.21, or
@@ -59,3 +62,18 @@ def gamma_ppf(shape: float, u: np.ndarray) -> np.ndarray:
     if not u.all():
         x[u == 0.0] = 0.0  # the exact quantile at 0
     return x
+
+
+def delay_ppf(u: np.ndarray, delay: Delay) -> np.ndarray:
+    """Delays (the unit of the field holding ``delay``) at the uniforms ``u``: the inverse
+    CDF of ``delay``'s distribution, floored at its ``min``.
+    """
+    if delay.dist == "fixed" or delay.cv == 0.0:
+        x = np.full(len(u), delay.mean)
+    elif delay.dist == "gamma":
+        shape = 1.0 / (delay.cv * delay.cv)
+        x = gamma_ppf(shape, u) * (delay.mean / shape)
+    else:
+        s2 = math.log1p(delay.cv * delay.cv)
+        x = np.exp(math.log(delay.mean) - 0.5 * s2 + math.sqrt(s2) * special.ndtri(u))
+    return np.maximum(x, delay.min)

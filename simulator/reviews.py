@@ -32,30 +32,15 @@ applications drops decided ones when it fills up.
 from __future__ import annotations
 
 import heapq
-import math
 
 import numpy as np
-from scipy import special
 
-from simulator.quantiles import gamma_ppf
+from simulator.quantiles import delay_ppf
 from simulator.schema import Delay
 
 INT_COLUMNS = ("buyer", "filed", "rep")
 FLOAT_COLUMNS = ("tonnes", "filed_w", "deadline_w", "u_review", "u_approve", "start_w",
                  "decided_w")
-
-
-def review_work(u: np.ndarray, delay: Delay) -> np.ndarray:
-    """Review times (working days) for uniforms ``u``: inverse CDF of ``delay``, floored."""
-    if delay.dist == "fixed" or delay.cv == 0.0:
-        x = np.full(len(u), delay.mean)
-    elif delay.dist == "gamma":
-        shape = 1.0 / (delay.cv * delay.cv)
-        x = gamma_ppf(shape, u) * (delay.mean / shape)
-    else:
-        s2 = math.log1p(delay.cv * delay.cv)
-        x = np.exp(math.log(delay.mean) - 0.5 * s2 + math.sqrt(s2) * special.ndtri(u))
-    return np.maximum(x, delay.min)
 
 
 def _merged(at: np.ndarray, *pairs: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
@@ -275,7 +260,7 @@ class ReviewQueue:
         ids = q[at]
         start = np.maximum(a.filed_w[ids], self.free[r_ids, p_ids])
         deadline = a.deadline_w[ids]
-        end = np.minimum(start + review_work(a.u_review[ids], review), deadline)
+        end = np.minimum(start + delay_ppf(a.u_review[ids], review), deadline)
         slow = (np.bincount(r_ids, start >= deadline, reps) > 0) | ((counts > m) & (
             (np.bincount(r_ids, end <= until, reps) > 0)
             | self._lapsing(q, first + m, counts - m, until)))
@@ -328,7 +313,7 @@ class ReviewQueue:
         ids = q[:m]
         start = np.maximum(a.filed_w[ids], free[:m])
         deadline = a.deadline_w[ids]
-        end = np.minimum(start + review_work(a.u_review[ids], review), deadline)
+        end = np.minimum(start + delay_ppf(a.u_review[ids], review), deadline)
         later = q[m:]
         if np.count_nonzero(start >= deadline) == 0 and not (len(later) and (
                 np.count_nonzero(end <= until) or self._earliest(later) <= until)):
@@ -350,7 +335,7 @@ class ReviewQueue:
         hi = lo + int(self.n_wait[r])
         q = all_q[lo:hi]  # replication r's queue
         filed, deadline = a.filed_w[q].tolist(), a.deadline_w[q].tolist()
-        work = review_work(a.u_review[q], review).tolist()
+        work = delay_ppf(a.u_review[q], review).tolist()
         row = self.free[r]
         free = row[row < np.inf].tolist()  # a sorted list is a heap
         started, ends, lapsed = [], [], []

@@ -7,7 +7,6 @@ slots when replications are stepped together: see :mod:`simulator.lockstep`).
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 
 from simulator.allocation import (
     DenseLines,
@@ -19,7 +18,7 @@ from simulator.allocation import (
     waiting_line,
 )
 from simulator.plan import Plan, StockpileParams
-from simulator.quantiles import gamma_ppf
+from simulator.quantiles import delay_ppf
 from simulator.streams import Streams
 
 
@@ -73,16 +72,7 @@ def transit_days(plan: Plan, streams: Streams) -> np.ndarray:
     for r, name in enumerate(plan.regions):
         u = streams.generator(f"transit/{name}").random(plan.days)
         for start, end, d in plan.transit[r]:
-            q = u[start:end]
-            if d.dist == "fixed" or d.cv == 0.0:
-                x = np.full(end - start, d.mean)
-            elif d.dist == "gamma":
-                shape = 1.0 / d.cv**2
-                x = gamma_ppf(shape, q) * (d.mean / shape)
-            else:
-                s2 = np.log1p(d.cv**2)
-                x = np.exp(np.log(d.mean) - 0.5 * s2 + np.sqrt(s2) * special.ndtri(q))
-            out[start:end, r] = np.rint(np.maximum(x, d.min))
+            out[start:end, r] = np.rint(delay_ppf(u[start:end], d))
     return out
 
 
