@@ -63,10 +63,9 @@ class Gate:
     def set_phase(self, params: GateParams, end_use: np.ndarray, day: int) -> None:
         """Switch to the parameters of the phase that starts on ``day``."""
         if params.reviewers != self.params.reviewers:
-            # the first added reviewer takes a queued application at once, with the review
-            # times in force until then (see ReviewQueue.set_capacity)
+            # added reviewers are free from the start of the day: queued applications start
+            # at the day's :meth:`start_reviews`, with the new phase's review times
             self.queue.set_capacity(params.reviewers, self.calendar.at_day(day))
-            self.queue.start_until(self.calendar.at_day(day), self.params.review)
         self.params, self.end_use = params, end_use
         cell = (self.region, end_use)  # each buyer's [region, end use]
         self.regime_b = params.regime[cell]
@@ -79,7 +78,8 @@ class Gate:
 
     def _free(self, day: int) -> np.ndarray:
         """Buyers whose orders need no licence on ``day``: gate open, or a general licence
-        (which an embargo overrides: every shipment to an embargoed buyer is denied).
+        (which an embargo overrides: an embargoed buyer's shipments that need a licence are
+        denied).
         """
         if not self.licences:
             return self.open_b
@@ -96,17 +96,16 @@ class Gate:
             self.approve(None, tonnes, day)
             return
         passed = np.where(free, tonnes, 0.0)
+        who, size = self.shipments(gated.nonzero()[0], tonnes)
+        u = self.draws.take(who)
+        needs = u[0] < self.covered_b[who]  # a licence; the others pass as under open
+        passed += np.bincount(who[~needs], size[~needs], self.n_slots)
         if not self.all_licensing:
-            denied = gated & self.embargo_b  # every shipment denied at once
-            if np.count_nonzero(denied):
-                self._denied(None, np.where(denied, tonnes, 0.0), day)
-                gated &= ~denied
-        if np.count_nonzero(gated):
-            who, size = self.shipments(gated.nonzero()[0], tonnes)
-            u = self.draws.take(who)
-            needs = u[0] < self.covered_b[who]
-            passed += np.bincount(who[~needs], size[~needs], self.n_slots)
-            self._queue(who[needs], size[needs], u[1][needs], u[2][needs], day)
+            barred = needs & self.embargo_b[who]  # denied at once, without review
+            if np.count_nonzero(barred):
+                self._denied(who[barred], size[barred], day)
+                needs &= ~barred
+        self._queue(who[needs], size[needs], u[1][needs], u[2][needs], day)
         self.approve(None, passed, day)
 
     def shipments(self, buyers: np.ndarray, tonnes: np.ndarray
@@ -131,7 +130,7 @@ class Gate:
         w = self.calendar.at_day(day)
         rep = who // self.per_rep if self.reps > 1 else 0
         self.queue.file(self.queue.add(who, tonnes, day, w, w + self.params.cap_working_days,
-                                       u_review, u_approve, rep), w)
+                                       u_review, u_approve, rep))
 
     def start_reviews(self, day: int) -> None:
         """Reviewers free at the start of ``day`` (after its filings) take applications."""

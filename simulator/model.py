@@ -1,8 +1,9 @@
 """One replication: wires the gate, supply, buyers and the recorder around a daily step.
 
-Order of events (DESIGN §2.5). Licence reviews run as SimPy processes at any instant; the
-daily step for day *d* runs at simulation time *d*, after every decision that falls at the
-same instant (it is scheduled with a priority below SimPy's normal one). Within the step:
+Order of events (DESIGN §2.5). The daily step for day *d* runs at simulation time *d*. The
+review queue is solved on the working-day clock (:mod:`simulator.reviews`): the step first
+makes, in time order, every licence decision that falls in (*d* − 1, *d*], with the
+parameters then in force (a decision exactly at *d* ends the last working day). Then:
 
 1. timeline: the phase starting on day *d* comes into force;
 2. licence decisions and dispatch: shipments due for re-application are filed again; China
@@ -228,7 +229,9 @@ class Replication:
             rec.stockpile[day] = self.stockpiles.level.ravel()
         delivered, unmet = buyers.serve(demand)
         if self.substitution:
-            buyers.trigger_substitution(day, buyers.on_hand / forecast, bp)
+            cover = np.divide(buyers.on_hand, forecast, out=np.full_like(forecast, np.inf),
+                              where=forecast > 0.0)  # no demand: cover is endless
+            buyers.trigger_substitution(day, cover, bp)
         rec.ordered[day] = self._review(day, forecast)
         self.gate.start_reviews(day)
         rec.log_state(day)  # on hand, on order, backorders, licence backlog, ...

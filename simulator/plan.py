@@ -165,10 +165,10 @@ def _rank(priority: list[str], s: Scenario) -> np.ndarray:
 
 def _buyers(s: Scenario, suppliers: list[str]) -> BuyerParams:
     bs = list(s.buyers.values())
-    nan = np.nan
 
-    def arr(values: list[float]) -> np.ndarray:
-        return np.array(values, dtype=float)
+    def arr(values: list[float | None]) -> np.ndarray:
+        """Floats, NaN where a field is not set (0 is a value, not "not set")."""
+        return np.array([np.nan if v is None else v for v in values], dtype=float)
 
     share = np.array([[b.sourcing.get(x, 0.0) for x in suppliers] for b in bs]).reshape(
         len(bs), len(suppliers))
@@ -176,9 +176,9 @@ def _buyers(s: Scenario, suppliers: list[str]) -> BuyerParams:
         end_use=np.array([END_USES.index(b.end_use) for b in bs]),
         kind=np.array([POLICIES.index(b.policy.kind) for b in bs]),
         period=np.array([b.policy.review_period_days for b in bs]),
-        order_up_to=arr([b.policy.order_up_to_t or nan for b in bs]),
-        reorder_point=arr([b.policy.reorder_point_t or nan for b in bs]),
-        target_days=arr([b.policy.target_days or nan for b in bs]),
+        order_up_to=arr([b.policy.order_up_to_t for b in bs]),
+        reorder_point=arr([b.policy.reorder_point_t for b in bs]),
+        target_days=arr([b.policy.target_days for b in bs]),
         china_share=arr([b.sourcing.get(CHINA, 0.0) for b in bs]),
         supplier_share=share,
         on_denial=np.array([DENIALS.index(b.on_denial) for b in bs]),
@@ -240,14 +240,14 @@ def _demand_mean(s: Scenario, phases: list[tuple[int, Scenario]], days: int) -> 
 
 
 def _feedstock(st: Scenario, region: str) -> float:
-    """Share (0-1) of gated feedstock that passes the gate to ``region`` (expected value)."""
+    """Share (0-1) of gated feedstock that passes the gate to ``region`` (expected value,
+    civil regime): what needs no licence, plus what needs one and is approved.
+    """
     g = st.gate.regions[region]
-    regime = g.regime.civil
+    regime, covered = g.regime.civil, g.covered_share.civil
     if regime == "open":
         return 1.0
-    if regime == "embargo":
-        return 0.0
-    return 1.0 - g.covered_share.civil + g.covered_share.civil * g.approval_prob.civil
+    return 1.0 - covered + (covered * g.approval_prob.civil if regime == "licensing" else 0.0)
 
 
 def _supply(phases: list[tuple[int, Scenario]], names: list[str], start: dt.date, days: int

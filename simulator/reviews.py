@@ -119,7 +119,6 @@ class ReviewQueue:
         # when each reviewer is next free (W), rows sorted; +inf: no such reviewer
         self.free = np.full((reps, max(reviewers, 1)), -np.inf)
         self.free[:, reviewers:] = np.inf
-        self.joining = np.zeros(reps, dtype=np.int64)  # added by the timeline, not joined yet
         self.queue = np.zeros(0, dtype=np.int64)  # ids waiting for a reviewer: by replication, FIFO
         self.n_wait = np.zeros(reps, dtype=np.int64)  # per replication: len of its queue
         # deadlines never fall along a replication's queue (true unless the cap was cut
@@ -173,10 +172,8 @@ class ReviewQueue:
         self.queue = np.searchsorted(keep, self.queue)
         self.review_ids = np.searchsorted(keep, self.review_ids)
 
-    def file(self, ids: np.ndarray, now: float) -> None:
-        """Queue applications already added to :attr:`apps` (in filing order) at working
-        time ``now``; each lets one reviewer still to join start (see :meth:`set_capacity`).
-        """
+    def file(self, ids: np.ndarray) -> None:
+        """Queue applications already added to :attr:`apps` (in filing order)."""
         if not len(ids):
             return
         deadline = self.apps.deadline_w[ids]
@@ -192,40 +189,21 @@ class ReviewQueue:
             else:  # ids come grouped by replication: each goes after its replication's queue
                 at = np.cumsum(self.n_wait)[self.apps.rep[ids]]
                 (self.queue,) = _merged(at, (self.queue, ids))
-        added = self._per_rep(ids)
-        self.n_wait += added
-        if self.joining.any():
-            k = np.minimum(self.joining, added)
-            self.joining -= k
-            for r in k.nonzero()[0].tolist():
-                self._join(r, int(k[r]), now)
+        self.n_wait += self._per_rep(ids)
 
     def set_capacity(self, reviewers: int, now: float) -> None:
-        """Change the number of reviewers at working time ``now``.
-
-        As in the SimPy resource the gate was built on (and on which the 2025 replay is
-        calibrated), added reviewers do not all start at once: one is free from ``now`` and
-        the others join one per application filed from then on (:meth:`file`). When there
-        are fewer, reviewers still to join leave first, then those free first (one in
-        mid-review finishes it).
+        """Change the number of reviewers at working time ``now``: added reviewers are free
+        from ``now`` (queued applications start at once); when there are fewer, those free
+        first leave (one in mid-review finishes it).
         """
         for r in range(self.reps):
             row = self.free[r]
             present = row[row < np.inf]
-            extra = reviewers - (len(present) + int(self.joining[r]))
+            extra = reviewers - len(present)
             if extra > 0:
-                self.joining[r] += extra - 1
-                self._join(r, 1, now)
-                continue
-            cut = min(-extra, int(self.joining[r]))
-            self.joining[r] -= cut
-            if -extra > cut:
-                self._set_row(r, present[-extra - cut:])
-
-    def _join(self, r: int, k: int, now: float) -> None:
-        """``k`` reviewers of replication ``r`` join, free from working time ``now``."""
-        row = self.free[r]
-        self._set_row(r, np.concatenate((row[row < np.inf], np.full(k, now))))
+                self._set_row(r, np.concatenate((present, np.full(extra, now))))
+            elif extra < 0:
+                self._set_row(r, present[-extra:])
 
     def _set_row(self, r: int, free: np.ndarray) -> None:
         """Replication ``r``'s reviewers are free at ``free`` (W; sorted here)."""

@@ -179,11 +179,14 @@ class Supplier(Section):
     ramp: list[RampPoint] = Field(
         default_factory=list, description="Dated capacity shares; full capacity if empty."
     )
-    lead_time_days: int = Field(30, ge=0, description="Order to arrival (days).")
+    lead_time_days: int = Field(
+        30, ge=0, description="Shipping to arrival (days): an order placed on day t ships from "
+        "day t + 1, as output allows, and arrives this many days after it ships.")
     gated_feedstock_share: float = _share(
         "Share (0-1) of output that needs Chinese heavy rare earths through the gate.", 0.0
     )
-    recycled: bool = Field(False, description="Fed by scrap and end-of-life magnets.")
+    recycled: bool = Field(False, description="Fed by scrap and end-of-life magnets: its "
+                           "feedstock is not gated (`gated_feedstock_share` must be 0).")
     yield_share: float = _share("Recovery yield (0-1) applied to capacity.", 1.0)
     premium_usd_per_kg: float = Field(0.0, ge=0, description="Price over China (USD/kg).")
     allocation: Allocation = Field("fifo", description="Rule splitting short output.")
@@ -193,6 +196,13 @@ class Supplier(Section):
         "come last.",
     )
     source: str = Field("", description="Citation or `assumption: ...`.")
+
+    @model_validator(mode="after")
+    def _recycler_ungated(self) -> Supplier:
+        if self.recycled and self.gated_feedstock_share > 0:
+            raise ValueError("a recycler's feedstock is not gated: gated_feedstock_share must "
+                             "be 0 when recycled is true")
+        return self
 
     @field_validator("ramp")
     @classmethod
@@ -366,8 +376,9 @@ class Stockpile(Section):
     release: Release = Field(..., description="Release rule.")
     lead_time_days: int = Field(0, ge=0, description="Release to arrival (days).")
     refill: Refill = Field(default_factory=Refill, description="Optional refill rule: on a "
-                           "day it releases nothing, the stockpile buys up to `t_per_day` "
-                           "towards `target_t`, from outside the modelled supply.")
+                           "day when none of its eligible buyers is below the release trigger, "
+                           "the stockpile buys up to `t_per_day` towards `target_t`, from "
+                           "outside the modelled supply.")
     source: str = Field("", description="Citation or `assumption: ...`.")
 
 
@@ -430,8 +441,8 @@ class Costs(Section):
         description="Cost of one lost unit (vehicle, MW, system) by sector (USD/unit).")
     shortage_usd_per_t: dict[Sector, float] = Field(
         default_factory=dict,
-        description="Cost of one tonne of unmet magnet demand by sector (USD/t), for sectors "
-                    "whose demand is in tonnes; added to the cost of lost units.")
+        description="Cost of one tonne of unmet magnet demand by sector (USD/t), charged for "
+                    "every buyer of the sector, on top of the cost of its lost units.")
     source: str = Field(
         "", description="Citations for the prices, or `assumption: ...`.")
 
@@ -531,4 +542,8 @@ def _reference_errors(s: Scenario) -> list[str]:
         if i and ev.date < s.timeline[i - 1].date:
             errs.append(f"timeline.{i}.date: events must be in date order "
                         f"({ev.date} comes after {s.timeline[i - 1].date})")
+    errs += [f"disruptions.{name}.earliest: {d.earliest} is outside the horizon "
+             f"{s.horizon.start}..{s.horizon.end} (it could never start)"
+             for name, d in s.disruptions.items()
+             if d.earliest is not None and not s.horizon.start <= d.earliest <= s.horizon.end]
     return errs

@@ -19,7 +19,7 @@ from simulator.schema import Scenario
 from simulator.yamlsrc import show
 
 SETTABLE = ("gate", "china", "suppliers", "buyers", "stockpiles", "gray_channel")
-FIXED = {"buyers": {"region", "sector", "kg_per_unit", "initial_stock_t", "unit_name",
+FIXED = {"buyers": {"region", "sector", "demand.kg_per_unit", "initial_stock_t", "unit_name",
                     "shortage"},
          "stockpiles": {"stock_t"},
          "suppliers": {"premium_usd_per_kg", "allocation", "priority"},
@@ -45,19 +45,34 @@ class State:
     labels: tuple[str, ...]
 
 
-def _fixed_field(parts: list[str], value: Any) -> str | None:
-    """The field of :data:`FIXED` that setting ``parts`` to ``value`` would change, if any.
+_MISSING = object()
 
-    Fixed fields sit right below an entity (``buyers.<name>.<field>``) or, for the gray
-    channel, below the section; a dict value set above that depth is searched too.
+
+def _fixed_values(node: Any, section: str) -> dict[tuple[str, str], Any]:
+    """The :data:`FIXED` fields in ``section``'s document ``node``, by (entity, dotted field)
+    (the gray channel is one entity, named "").
     """
-    fixed = FIXED.get(parts[0], set())
-    depth = 1 if parts[0] == "gray_channel" else 2
-    if len(parts) > depth:
-        return parts[depth] if parts[depth] in fixed else None
-    if not isinstance(value, dict):
-        return None
-    return next((f for k, v in value.items() if (f := _fixed_field([*parts, k], v))), None)
+    def dig(value: Any, field: str) -> Any:
+        for key in field.split("."):
+            value = value.get(key, _MISSING) if isinstance(value, dict) else _MISSING
+        return value
+
+    entities = {"": node} if section == "gray_channel" else node
+    if not isinstance(entities, dict):
+        return {}
+    return {(name, f): dig(entity, f) for name, entity in entities.items()
+            for f in FIXED[section]}
+
+
+def _fixed_field(before: Any, after: Any, section: str) -> str | None:
+    """The :data:`FIXED` field that differs between two versions of ``section``'s document,
+    if any, however it was set (its own path, a wildcard, a whole entity or section).
+    """
+    if section not in FIXED or not isinstance(after, dict):
+        return None  # not a mapping: validation says what is wrong
+    old, new = _fixed_values(before, section), _fixed_values(after, section)
+    return next((f for name, f in sorted(old) if old[name, f] != new.get((name, f), _MISSING)),
+                None)
 
 
 def _apply(doc: dict[str, Any], index: int, sets: dict[str, Any]) -> dict[str, Any]:
@@ -69,13 +84,14 @@ def _apply(doc: dict[str, Any], index: int, sets: dict[str, Any]) -> dict[str, A
         parts = paths.split(path)
         if parts[0] not in SETTABLE:
             raise TimelineError(index, path, f"events may set only {', '.join(SETTABLE)}")
-        fixed = _fixed_field(parts, value)
-        if fixed:
-            raise TimelineError(index, path, f"{fixed} cannot change during a run")
+        before = copy.deepcopy(doc.get(parts[0]))
         try:
             paths.set_in(doc, path, value)
         except paths.PathError as err:
             raise TimelineError(index, path, err.message) from None
+        fixed = _fixed_field(before, doc.get(parts[0]), parts[0])
+        if fixed:
+            raise TimelineError(index, path, f"{fixed} cannot change during a run")
     return doc
 
 

@@ -82,6 +82,37 @@ def test_a_parameter_changed_on_day_t_applies_to_decisions_after_t():
     assert not any(before) and all(after)
 
 
+def test_reviewers_added_by_an_event_take_every_queued_application_that_day():
+    """One reviewer falls behind 3 applications a day; 1,000 from Monday 10 Mar 2025 (day
+    63): nothing waits from that day, and all that waited are decided 5 working days on."""
+    event = {"date": "2025-03-10", "label": "more reviewers", "source": "test",
+             "set": {"gate.reviewers": 1000}}
+    sc = scenario({**ONE_BUYER, **LICENSING, "gate.reviewers": 1, "gate.shipment_t": 1.0,
+                   "gate.regions.US.approval_prob.civil": 1.0,
+                   "gate.review_working_days": {"dist": "fixed", "mean": 5.0},
+                   "gate.max_review_working_days": 100.0}, timeline=[event])
+    assert (sc.timeline[0].date - sc.horizon.start).days == 63
+    r = run(sc)
+    queued = r.queue_applications
+    assert queued[62] > 50 and queued[63] == 0
+    # W(63) + 5 ends Friday 14 Mar: decided on day 68 with the day's own filings
+    assert r.decisions[68] >= queued[62] + 1
+    assert r.decisions[64:68].sum() <= 1  # only the review under way before the event
+
+
+def test_embargo_denies_the_shipments_that_need_a_licence_and_passes_the_others():
+    """covered_share 0.5 under embargo: each 1 t shipment is denied or dispatched at once
+    (nothing waits for review), about half each."""
+    r = run(scenario({**ONE_BUYER, "gate.regions.US.regime.civil": "embargo",
+                      "gate.regions.US.covered_share.civil": 0.5, "gate.shipment_t": 1.0,
+                      "buyers.us_auto.on_denial": "lose"}))
+    ordered, denied = r.ordered.sum(), r.denied.sum()
+    assert r.decisions.sum() == 0 and r.licence_backlog.max() == 0.0
+    last = r.awaiting_dispatch[-1].sum()  # the last day's orders
+    assert r.dispatched.sum() + denied + last == pytest.approx(ordered, rel=1e-12)
+    assert denied / ordered == pytest.approx(0.5, abs=4 * 0.5 / np.sqrt(ordered))
+
+
 def denial_case(action: str, **extra):
     base = {**ONE_BUYER, **LICENSING, "gate.regions.US.approval_prob.civil": 0.0,
             "gate.reviewers": 50, "gate.reapply_after_days": 10,

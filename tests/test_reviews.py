@@ -12,6 +12,7 @@ from simulator.reviews import Applications, ReviewQueue
 from simulator.schema import Delay
 
 FIXED_3 = Delay(dist="fixed", mean=3.0)
+FIXED_5 = Delay(dist="fixed", mean=5.0)
 FIXED_30 = Delay(dist="fixed", mean=30.0)
 
 
@@ -19,7 +20,7 @@ def file(q: ReviewQueue, n: int, w: float, cap: float, rep: int = 0) -> np.ndarr
     """File ``n`` applications of replication ``rep`` at working time ``w``."""
     ids = q.add(np.zeros(n, dtype=np.int64), np.full(n, 5.0), int(w), w, w + cap,
                 np.full(n, 0.5), np.full(n, 0.5), rep)
-    q.file(ids, w)
+    q.file(ids)
     return ids
 
 
@@ -39,6 +40,36 @@ def test_fifo_two_reviewers_hand_computed():
     np.testing.assert_array_equal(q.apps.start_w[:3], [0.0, 0.0, 3.0])
     np.testing.assert_array_equal(q.apps.decided_w[:3], [3.0, 3.0, 6.0])
     assert q.idle and q.in_review.tolist() == [0]
+
+
+def test_added_reviewers_start_queued_applications_at_once():
+    """One reviewer, 20 applications at W=0, 5-day reviews; 20 reviewers from W=7: the one
+    in review ends at 10, the 18 still queued all start at 7 and end at 12."""
+    q = ReviewQueue(1)
+    file(q, 20, 0.0, 45.0)
+    q.start_until(7.0, FIXED_5)
+    assert q.decided_until(7.0).tolist() == [0]  # 0-5; 1 started at 5
+    q.set_capacity(20, 7.0)
+    q.start_until(7.0, FIXED_5)
+    assert q.waiting.tolist() == [0] and q.in_review.tolist() == [19]
+    assert q.decided_until(12.0).tolist() == list(range(1, 20))
+    np.testing.assert_array_equal(q.apps.start_w[:20], [0.0, 5.0] + [7.0] * 18)
+    np.testing.assert_array_equal(q.apps.decided_w[:20], [5.0, 10.0] + [12.0] * 18)
+
+
+def test_removed_reviewers_leave_free_ones_first_and_finish_reviews():
+    """Three reviewers busy until 5, one free from 0; down to 2 at W=1: the free one goes,
+    the three reviews finish at 5, then only two of the queued applications start."""
+    q = ReviewQueue(4)
+    file(q, 3, 0.0, 45.0)
+    q.start_until(0.0, FIXED_5)
+    assert q.in_review.tolist() == [3]
+    q.set_capacity(2, 1.0)
+    file(q, 4, 1.0, 45.0)
+    q.start_until(5.0, FIXED_5)
+    assert q.waiting.tolist() == [2] and q.in_review.tolist() == [5]
+    np.testing.assert_array_equal(q.apps.start_w[3:5], [5.0, 5.0])
+    assert np.isnan(q.apps.start_w[5:7]).all()
 
 
 def test_decisions_between_whole_days_are_collected_by_time():

@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import run, scenario
+from scipy import special, stats
+from test_gate import ONE_BUYER
 
 from simulator import compile_plan
+from simulator.buyers import truncated_normal
 from simulator.plan import BASE_STOCK, DAYS_OF_COVER, SS
 from simulator.policies import order_quantity, order_up_to_level
 
@@ -25,6 +28,36 @@ def test_policies_order_exactly():
     np.testing.assert_allclose(qty, [5.0, 0.0, 31.0, 0.0])
 
 
+def test_a_reorder_point_or_order_up_to_level_of_zero_is_a_value():
+    """sS with s = 0, S = 10 at 1 t/day from 10 t: the first order, 10 t, on day 9 (the
+    day the position reaches 0); base_stock with S = 0 never orders (and nothing is NaN)."""
+    one = {**ONE_BUYER, "buyers.us_auto.demand": {"t_per_year": 365.0},
+           "buyers.us_auto.initial_stock_t": 10.0}
+    r = run(scenario({**one, "buyers.us_auto.policy": {
+        "kind": "sS", "reorder_point_t": 0.0, "order_up_to_t": 10.0, "review_period_days": 1}}))
+    ordered = r.ordered[:, 0]
+    assert ordered[:9].sum() == 0.0 and ordered[9] == pytest.approx(10.0, abs=1e-12)
+    assert ordered[10:20].sum() == 0.0
+    r = run(scenario({**one, "buyers.us_auto.policy": {
+        "kind": "base_stock", "order_up_to_t": 0.0, "review_period_days": 1}}))
+    assert r.ordered.sum() == 0.0 and np.isfinite(r.inventory).all()
+    assert r.unmet[10:, 0] == pytest.approx(np.ones(len(r.unmet) - 10))
+
+
+def test_normal_demand_noise_is_truncated_at_zero_and_keeps_mean_one():
+    """The truncated normal's mean and CV (scipy.stats.truncnorm), not a clipped normal's:
+    at cv = 1 the clipped one has mean 1.08 and 16% zero days."""
+    u = np.random.default_rng(3).random(1_000_000)
+    for cv in (0.3, 1.0, 2.0):
+        x = truncated_normal(cv, u)
+        t = stats.truncnorm(-1.0 / cv, np.inf)
+        assert x.min() > 0.0
+        assert x.mean() == pytest.approx(1.0, abs=3e-3)
+        assert x.std() / x.mean() == pytest.approx(t.std() / (1.0 / cv + t.mean()), rel=3e-3)
+    small = truncated_normal(0.1, u)  # nothing to truncate: the plain normal
+    np.testing.assert_allclose(small, 1.0 + 0.1 * special.ndtri(u), rtol=1e-12)
+
+
 def test_supplier_ramp_and_gated_feedstock():
     plant = {"region": "EU", "capacity_t_per_year": 365.0, "gated_feedstock_share": 0.5,
              "ramp": [{"date": "2025-01-06", "share": 0.4}, {"date": "2025-03-03", "share": 1.0}]}
@@ -36,6 +69,11 @@ def test_supplier_ramp_and_gated_feedstock():
     cap = compile_plan(sc).supplier_cap[:, 0]
     assert cap[0] == pytest.approx(0.4) and cap[60] == pytest.approx(1.0)
     assert cap[91] == pytest.approx(0.5)  # half the output needs Chinese Dy/Tb: embargoed
+    # only feedstock that needs a licence is embargoed: 0.5 + 0.5 x (1 - 0.6)
+    part = compile_plan(scenario({**STEADY, "suppliers": {"plant": plant},
+                                  "gate.regions.EU.covered_share.civil": 0.6},
+                                 timeline=[embargo]))
+    assert part.supplier_cap[91, 0] == pytest.approx(0.7, abs=1e-12)
     r = run(sc)
     shipped = r.supplier_shipped[:, 0]
     assert shipped[1:50] == pytest.approx(np.full(49, 0.4))  # backlog ample: ships capacity
