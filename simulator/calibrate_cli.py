@@ -19,9 +19,9 @@ EXAMPLE = "2025-05-12:gate.reviewers"
 
 def register(sub: Any) -> dict[str, Command]:
     """Add the ``calibrate`` verb to ``magsim``'s subparsers."""
-    from simulator.cli import _non_negative, _positive, _simulation_flags
+    from simulator.cli import HelpFormatter, _non_negative, _positive, _simulation_flags
 
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = HelpFormatter
     cal = sub.add_parser(
         "calibrate", formatter_class=fmt, help="fit parameters to observed exports",
         description="Fit scenario parameters to observed monthly exports by destination "
@@ -30,7 +30,7 @@ def register(sub: Any) -> dict[str, Command]:
         "scenario) and figures/{calibration,profiles}.png. Every simulated parameter vector "
         "is saved in DIR.partial as it finishes; after Ctrl-C, the same command with "
         "--resume continues from them. See docs/calibration.md.")
-    _simulation_flags(cal)
+    _simulation_flags(cal, "runs/<scenario>-calibrate-<hash>", daily=False)
     cal.add_argument("--params", action="append", required=True, metavar="P,...",
                      help="parameters to fit: dot paths (gate.reviewers), timeline values "
                      f"(timeline.3.set.gate.reviewers or {EXAMPLE}); A+B ties two")
@@ -118,18 +118,6 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
             "scheduler": args.scheduler, "resume": args.resume}
 
 
-def _check_out(out: Path) -> None:
-    """Refuse an output directory that holds something other than a calibration."""
-    from simulator.cli import UsageError
-
-    for d in (out, out.with_name(out.name + ".partial")):
-        if d.exists() and not d.is_dir():
-            raise UsageError(f"{d}: exists and is not a directory (choose another -o)")
-    if out.is_dir() and any(out.iterdir()) and not (out / "calibration.json").is_file():
-        raise UsageError(f"{out}: exists and is not a calibration directory; refusing to "
-                         "replace it (choose another -o)")
-
-
 class _Bar:
     """A rich progress bar per stage (fit, profiles) on a terminal; nothing otherwise."""
 
@@ -167,11 +155,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     import shlex
 
     from simulator.calibration import Interrupted, calibrate
-    from simulator.cli import EXIT_INTERRUPTED, EXIT_OK
+    from simulator.cli import EXIT_INTERRUPTED, EXIT_OK, check_out
 
     opts = _options(args)
     if args.out is not None:
-        _check_out(Path(args.out))
+        check_out(Path(args.out), "calibration.json", "calibration")
     bar = _Bar()
     try:
         cal = calibrate(args.scenario, out=args.out, progress=bar, **opts)

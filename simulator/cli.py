@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -53,10 +55,26 @@ def _non_negative(text: str) -> int:
     return value
 
 
-def _simulation_flags(p: argparse.ArgumentParser) -> None:
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds "(default: X)" only where the help text does not give the default already and
+    there is one to show.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, [], False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
+def _simulation_flags(p: argparse.ArgumentParser, out: str = "runs/<scenario>-<hash>",
+                      daily: bool = True) -> None:
+    """The flags of a verb that simulates; ``out``: its default run directory; ``daily``:
+    whether it keeps daily rows (else ``--daily-replications`` is hidden, and refused).
+    """
     p.add_argument("scenario", help="scenario YAML file")
     p.add_argument("-o", "--out", metavar="DIR", default=None,
-                   help="run directory (default: runs/<scenario>-<hash>)")
+                   help=f"run directory (default: {out})")
     p.add_argument("--replications", type=_positive, metavar="N", default=None,
                    help="Monte Carlo replications (default: the scenario's)")
     p.add_argument("--seed", type=_non_negative, metavar="S", default=None,
@@ -72,13 +90,14 @@ def _simulation_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run in -o DIR, keeping finished chunks")
     p.add_argument("--daily-replications", type=_non_negative, metavar="N", default=None,
-                   help="replications whose daily rows go to daily.parquet (default: 20)")
+                   help="replications whose daily rows go to daily.parquet (default: 20)"
+                   if daily else argparse.SUPPRESS)
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
 def build_parser() -> Parser:
     """The full ``magsim`` parser."""
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = HelpFormatter
     root = Parser(prog="magsim", formatter_class=fmt,
                   description="Rare-earth magnet supply-disruption simulator (SimPy).")
     root.add_argument("--version", action="version", version=f"magsim {__version__}")
@@ -159,14 +178,19 @@ def _plain_name(name: str) -> bool:
     return name not in ("", ".", "..") and "/" not in name and "\\" not in name
 
 
-def _check_out(out: Path) -> None:
-    """Refuse a run directory that would replace something that is not a magsim run."""
-    partial = out.with_name(out.name + ".partial") if out.name else out
-    for d in (out, partial):
+def check_out(out: Path, marker: str = "manifest.json", what: str = "magsim run") -> None:
+    """Refuse an output directory ``out`` that would replace something other than an
+    earlier output (a ``what`` directory, which holds ``marker``), or the working directory.
+    """
+    if not out.name or out.name == ".." or Path.cwd().resolve().is_relative_to(out.resolve()):
+        raise UsageError(f"-o {out}: the output directory is written whole and replaced on "
+                         "success; name a new directory (e.g. -o runs/NAME), not . or a "
+                         "directory you are in")
+    for d in (out, out.with_name(out.name + ".partial")):
         if d.exists() and not d.is_dir():
             raise UsageError(f"{d}: exists and is not a directory (choose another -o)")
-    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
-        raise UsageError(f"{out}: exists and is not a magsim run directory; refusing to "
+    if out.is_dir() and any(out.iterdir()) and not (out / marker).is_file():
+        raise UsageError(f"{out}: exists and is not a {what} directory; refusing to "
                          "replace it (choose another -o)")
 
 
@@ -202,7 +226,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"scenario name {scenario.name!r} cannot name a directory under "
                          "runs/; give -o DIR")
     out = Path(args.out) if args.out else default_dir(scenario)
-    _check_out(out)
+    check_out(out)
     results = interruptible(args, out, lambda update: run(
         scenario, None, None, args.workers, out, args.resume,
         daily_replications=args.daily_replications, progress=update, backend=args.backend,
@@ -286,6 +310,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     matplotlib.use("Agg")  # the CLI only writes figures to files, never opens a window
     debug = "--debug" in argv
+    # SIGTERM (kill, a batch scheduler's time limit) stops a run as Ctrl-C does: workers
+    # stopped, finished chunks kept, the resume command printed
+    on_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
         args = build_parser().parse_args(argv)
         args.argv = argv
@@ -308,7 +335,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"internal error: {type(err).__name__}: {err} (rerun with --debug for a "
               "traceback)", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        signal.signal(signal.SIGTERM, on_term)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def console() -> None:
+    """The ``magsim`` command: :func:`main`, then exit with its status. An interrupted run
+    exits at once: its finished work is on disk, and a pool worker stopped in mid-reply can
+    leave the pool's result reader waiting forever at interpreter exit.
+    """
+    status = main()
+    if status == EXIT_INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -23,22 +23,22 @@ def _names(text: str) -> list[str]:
 
 def register(sub: Any) -> dict[str, Command]:
     """Add the ``compare`` and ``sweep`` verbs to ``magsim``'s subparsers."""
-    from simulator.cli import _simulation_flags
+    from simulator.cli import HelpFormatter, _simulation_flags
 
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = HelpFormatter
     comp = sub.add_parser(
         "compare", formatter_class=fmt, help="compare policy variants (common random numbers)",
         description="Run the scenario's `variants:` with common random numbers and write "
         "comparison.csv (paired differences vs the first variant), figures/frontier.png and "
         "report.md.")
-    _simulation_flags(comp)
+    _simulation_flags(comp, "runs/<scenario>-compare-<hash>", daily=False)
     comp.add_argument("--variants", type=_names, metavar="A,B,...", default=None,
                       help="variants to run, reference first (default: all, `base` first)")
     swp = sub.add_parser(
         "sweep", formatter_class=fmt, help="run the scenario's sweep: grid (common random "
         "numbers)", description="Run every point of the scenario's `sweep:` grid with "
         "common random numbers; outputs as for compare.")
-    _simulation_flags(swp)
+    _simulation_flags(swp, "runs/<scenario>-sweep-<hash>", daily=False)
     return COMMANDS
 
 
@@ -60,8 +60,8 @@ def _run(args: argparse.Namespace, names: list[str] | None) -> int:
         EXIT_INTERRUPTED,
         EXIT_OK,
         UsageError,
-        _check_out,
         _plain_name,
+        check_out,
         interruptible,
     )
     from simulator.scenarios import load_scenario
@@ -75,7 +75,7 @@ def _run(args: argparse.Namespace, names: list[str] | None) -> int:
                          "runs/; give -o DIR")
     out = Path(args.out) if args.out else cmp.default_dir(
         cmp.prepared(scenario, args.replications, args.seed), chosen, args.verb)
-    _check_out(out)
+    check_out(out)
     result = interruptible(args, out, lambda update: cmp.compare_variants(
         scenario, chosen, args.replications, args.seed, args.workers, out, update,
         resume=args.resume, verb=args.verb, backend=args.backend, scheduler=args.scheduler))

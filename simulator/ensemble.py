@@ -349,5 +349,9 @@ def execute(plan: Plan, chunks: Iterable[Chunk], seed: int, daily_upto: int, wor
 
 
 def _ignore_interrupt() -> None:
-    """Pool initializer: Ctrl-C is the parent's to handle (no traceback from each worker)."""
+    """Pool initializer: Ctrl-C is the parent's to handle (no traceback from each worker),
+    and SIGTERM, by which the parent stops a worker, kills it (whatever handler the parent
+    had when it forked).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 BUILTIN = "builtin:"
 
@@ -16,14 +18,20 @@ def load_observed(ref: str | None) -> pd.DataFrame:
     ``ref`` is ``builtin:<name>`` for a file shipped in ``simulator/data/`` or a CSV path
     with columns month, destination, tonnes (and optionally source).
     """
+    import pandas as pd  # here: loading a scenario checks paths without importing pandas
+
     if ref is None:
         return pd.DataFrame(columns=["month", "destination", "observed_t", "source"])
-    if ref.startswith(BUILTIN):
-        path = Path(str(resources.files("simulator") / "data" / f"{ref[len(BUILTIN):]}.csv"))
-    else:
-        path = Path(ref)
+    path = observed_path(ref)
     df = pd.read_csv(path, dtype={"month": str, "destination": str})
     if "source" not in df:
         df["source"] = str(path)
     return df.rename(columns={"tonnes": "observed_t"})[
         ["month", "destination", "observed_t", "source"]]
+
+
+def observed_path(ref: str) -> Path:
+    """The CSV that ``ref`` (``builtin:<name>`` or a path) names."""
+    if ref.startswith(BUILTIN):
+        return Path(str(resources.files("simulator") / "data" / f"{ref[len(BUILTIN):]}.csv"))
+    return Path(ref)

@@ -34,11 +34,11 @@ KEY_NAMES = {"regions": "region", "transit_days": "region", "general_licences": 
              "shortage_usd_per_unit": "sector", "shortage_usd_per_t": "sector",
              "set": "dot path", "sweep": "dot path"}
 """Placeholder for the keys of each mapping field (``buyers.<buyer>.region``)."""
-UNITS = ("t", "t/day", "t/year", "kg/unit", "USD", "USD/kg", "USD/unit", "days",
+UNITS = ("t", "t/day", "t/year", "kg/unit", "USD", "USD/kg", "USD/t", "USD/unit", "days",
          "working days", "calendar days", "1/year", "fraction/year")
 SUFFIX_UNITS = (("_t_per_day", "t/day"), ("_t_per_year", "t/year"),
                 ("_working_days", "working days"), ("_days", "days"),
-                ("_usd_per_kg", "USD/kg"), ("_usd_per_unit", "USD/unit"),
+                ("_usd_per_kg", "USD/kg"), ("_usd_per_t", "USD/t"), ("_usd_per_unit", "USD/unit"),
                 ("units_per_year", "units/year"), ("_per_year", "1/year"), ("_t", "t"))
 """Units read from a field name when neither ``json_schema_extra`` nor the description says."""
 
@@ -489,7 +489,8 @@ def _wrap(prog: str, items: list[str], width: int = 88) -> str:
 
 
 def _verb_section(prog: str, parser: argparse.ArgumentParser, summary: str) -> str:
-    actions = [a for a in parser._actions if not isinstance(a, argparse._HelpAction)]
+    actions = [a for a in parser._actions
+               if not isinstance(a, argparse._HelpAction) and a.help != argparse.SUPPRESS]
     usage = _wrap(prog, [_synopsis(a) for a in actions])
     lines = [f"### `{prog}`\n", f"{parser.description or summary}\n", f"```\n{usage}\n```\n"]
     rows = ["| argument | default | description |", "|---|---|---|"]

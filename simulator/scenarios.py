@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from simulator import paths
+from simulator.observed import BUILTIN, observed_path
 from simulator.schema import Scenario
 from simulator.timeline import TimelineError, culprit, states
 from simulator.yamlsrc import InputError, Marks, Problem, Where, read, show
@@ -111,6 +112,7 @@ def _resolve(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], Marks
     """Read ``path`` and everything it extends, merged (child wins)."""
     real = path.resolve()
     doc, marks = read(path)
+    _anchor_observed(doc, path.parent)
     parent = doc.pop("extends", None)
     if parent is None:
         return doc, marks
@@ -128,6 +130,25 @@ def _resolve(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], Marks
     return paths.deep_merge(base, doc), {**base_marks, **marks}
 
 
+def _anchor_observed(doc: dict[str, Any], folder: Path) -> None:
+    """Make a relative ``observed_exports`` path relative to ``folder``, the directory of
+    the file that names it (a path in a ``--set`` or a mapping stays relative to the working
+    directory).
+    """
+    ref = doc.get("observed_exports")
+    if isinstance(ref, str) and ref and not ref.startswith(BUILTIN) and not Path(ref).is_absolute():
+        doc["observed_exports"] = str((folder / ref).resolve())
+
+
+def _check_observed(scenario: Scenario, marks: Marks, file: str) -> None:
+    """A missing ``observed_exports`` file fails at load time, not after a run."""
+    ref = scenario.observed_exports
+    if ref is not None and not observed_path(ref).is_file():
+        what = "is a directory" if observed_path(ref).is_dir() else "no such file"
+        where = _locate(marks, ("observed_exports",), file)
+        raise InputError([Problem(*where, "observed_exports", f"{what} {ref!r}")])
+
+
 def parse_sets(items: Iterable[str]) -> dict[str, Any]:
     """Parse ``PATH=VALUE`` strings; the value is read as a YAML scalar or flow collection."""
     out: dict[str, Any] = {}
@@ -139,9 +160,14 @@ def parse_sets(items: Iterable[str]) -> dict[str, Any]:
             problems.append(Problem(SET_SOURCE, 0, 0, "", f"expected PATH=VALUE (got {item!r})"))
             continue
         try:
-            out[path] = yaml.safe_load(text) if text.strip() else ""
+            value = yaml.safe_load(text) if text.strip() else ""
         except (yaml.YAMLError, ValueError):
             problems.append(Problem(SET_SOURCE, 0, 0, path, f"unreadable value (got {text!r})"))
+            continue
+        # a path set again moves to the end: applying the mapping in order then equals
+        # applying every PATH=VALUE in the order given
+        out.pop(path, None)
+        out[path] = value
     if problems:
         raise InputError(problems)
     return out
@@ -165,8 +191,11 @@ def _override(doc: dict[str, Any], sets: Mapping[str, Any], marks: Marks, file: 
     if problems:
         raise InputError(problems)
     for path in sets:
-        for parts in paths.expand(doc, path):
-            marks[tuple(parts)] = (source, 0, 0)
+        try:
+            for parts in paths.expand(doc, path):
+                marks[tuple(parts)] = (source, 0, 0)
+        except paths.PathError:
+            pass  # replaced by a later override: nothing of it is left to point at
     return doc
 
 
@@ -265,6 +294,7 @@ def load_scenario(source: str | Path | Mapping[str, Any],
         full = _validate(doc, marks, file).model_dump(mode="python")
         doc = _override(full, parsed, marks, file)
     scenario = _validate(doc, marks, file)
+    _check_observed(scenario, marks, file)
     check_timeline(scenario, marks, file)
     check_overrides(scenario, marks, file)
     return scenario

@@ -169,6 +169,50 @@ def test_bad_sets_reported_together(capsys):
                                ("--set", "seed: unreadable value")], None, "--set")
 
 
+def test_repeated_sets_apply_in_the_order_given():
+    """A path set again overrides what came between; a path a later set removed is fine."""
+    from simulator import load_scenario
+
+    sc = load_scenario(BASE, ["gate.regions.*.approval_prob.civil=0.5",
+                              "gate.regions.US.approval_prob.civil=0.9",
+                              "gate.regions.*.approval_prob.civil=0.2"])
+    assert {r: g.approval_prob.civil for r, g in sc.gate.regions.items()} == {"US": 0.2,
+                                                                              "EU": 0.2}
+    sc = load_scenario(BASE, ["buyers.us_auto.policy.target_days=30",
+                              "buyers.us_auto.policy={kind: sS, order_up_to_t: 30, "
+                              "reorder_point_t: 10}"])
+    assert sc.buyers["us_auto"].policy.kind == "sS"
+    assert sc.buyers["us_auto"].policy.target_days is None
+
+
+def test_observed_exports_is_read_relative_to_the_file_that_names_it(tmp_path, monkeypatch):
+    """From any working directory: the CSV beside the scenario, not in the cwd."""
+    from simulator import load_scenario
+    from simulator.observed import load_observed
+
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "exports.csv").write_text("month,destination,tonnes\n2025-02,US,7\n")
+    (tmp_path / "s" / "sc.yaml").write_text(f"extends: {BASE}\nobserved_exports: exports.csv\n")
+    monkeypatch.chdir(tmp_path)
+    sc = load_scenario("s/sc.yaml")
+    assert load_observed(sc.observed_exports).observed_t.tolist() == [7]
+
+
+@pytest.mark.parametrize("verb", [["run"], ["calibrate", "--params", "gate.reviewers"]],
+                         ids=str)
+@pytest.mark.parametrize("out", [".", "..", "here"])
+def test_output_cannot_be_the_working_directory(verb, out, tmp_path, monkeypatch, capsys):
+    """The output directory is replaced whole: never ., .. or a directory one is in."""
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    status, err = run_main(capsys, verb[0], BASE, *verb[1:], "-o",
+                           tmp_path / "here" if out == "here" else out)
+    assert status == 2 and err.count("\n") == 1
+    assert "the output directory is written whole and replaced on success" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here"]
+    assert not any((tmp_path / "here").iterdir())
+
+
 FLAG_CASES = {
     "replications-negative": (["--replications", "-3"],
                               "argument --replications: must be > 0 (got -3)"),

@@ -120,6 +120,24 @@ def test_ctrl_c_says_how_to_resume(scenario, reference, tmp_path):
     assert_same_outputs(out, reference)
 
 
+def test_sigterm_stops_the_workers_and_says_how_to_resume(scenario, tmp_path):
+    """SIGTERM to magsim alone (as `kill PID` or a batch scheduler sends it): the pool's
+    workers stop with it and the resume command is printed, as after Ctrl-C."""
+    out = tmp_path / "run"
+    proc = interruptible(run_args(scenario, out, workers=2))
+    wait_for_chunk(proc, out)
+    workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)], text=True,
+                                              capture_output=True).stdout.split()]
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "resume with: " in err and partial(out).is_dir()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{p}").exists() for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert workers and not any(Path(f"/proc/{p}").exists() for p in workers)
+
+
 def test_resume_after_writes_cut_short(tmp_path):
     """A kill mid-write leaves ``*.tmp`` files; the resumed run removes them and redoes the
     unfinished chunk."""
