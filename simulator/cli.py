@@ -182,7 +182,7 @@ def check_out(out: Path, marker: str = "manifest.json", what: str = "magsim run"
     """Refuse an output directory ``out`` that would replace something other than an
     earlier output (a ``what`` directory, which holds ``marker``), or the working directory.
     """
-    if not out.name or out.name == ".." or Path.cwd().resolve().is_relative_to(out.resolve()):
+    if Path.cwd().resolve().is_relative_to(out.resolve()):  # ., .., /, a parent
         raise UsageError(f"-o {out}: the output directory is written whole and replaced on "
                          "success; name a new directory (e.g. -o runs/NAME), not . or a "
                          "directory you are in")

@@ -143,8 +143,9 @@ def _anchor_observed(doc: dict[str, Any], folder: Path) -> None:
 def _check_observed(scenario: Scenario, marks: Marks, file: str) -> None:
     """A missing ``observed_exports`` file fails at load time, not after a run."""
     ref = scenario.observed_exports
-    if ref is not None and not observed_path(ref).is_file():
-        what = "is a directory" if observed_path(ref).is_dir() else "no such file"
+    csv = None if ref is None else observed_path(ref)
+    if csv is not None and not csv.is_file():
+        what = "is a directory" if csv.is_dir() else "no such file"
         where = _locate(marks, ("observed_exports",), file)
         raise InputError([Problem(*where, "observed_exports", f"{what} {ref!r}")])
 
