@@ -14,31 +14,13 @@ import numpy as np
 from simulator.plan import BASE_STOCK, DAYS_OF_COVER, SS, BuyerParams
 
 
-def order_up_to_level(kind: np.ndarray, order_up_to: np.ndarray, target_days: np.ndarray,
-                      forecast: np.ndarray) -> np.ndarray:
-    """S per buyer (t): fixed for base_stock and sS, target days x forecast for days_of_cover."""
-    return np.where(kind == DAYS_OF_COVER, target_days * forecast, order_up_to)
-
-
-def order_quantity(kind: np.ndarray, position: np.ndarray, level: np.ndarray,
-                   reorder_point: np.ndarray) -> np.ndarray:
-    """Tonnes to order per buyer at a review.
-
-    Args:
-        kind: policy code per buyer (BASE_STOCK, SS, DAYS_OF_COVER).
-        position: inventory position (t): on hand + on order - backorders.
-        level: order-up-to level S (t).
-        reorder_point: s for sS buyers (t); ignored for the others.
-    """
-    gap = np.maximum(level - position, 0.0)
-    trigger = np.where(kind == SS, position <= reorder_point, True)
-    return np.where(trigger, gap, 0.0)
-
-
 @dataclass(frozen=True)
 class Rules:
-    """The policies of one phase with their per-buyer branches resolved (see
-    :func:`order_up_to_level` and :func:`order_quantity`, which this reproduces).
+    """The policies of one phase with their per-buyer branches resolved.
+
+    At a review, the order-up-to level S is ``order_up_to_t`` (base_stock, sS) or
+    ``target_days`` x forecast daily demand (days_of_cover); the order is S - position when
+    positive, and zero for an sS buyer whose position is above s (it orders at position <= s).
     """
 
     params: BuyerParams
@@ -70,5 +52,4 @@ class Rules:
         return qty
 
 
-__all__ = ["BASE_STOCK", "DAYS_OF_COVER", "SS", "Rules", "order_quantity",
-           "order_up_to_level"]
+__all__ = ["BASE_STOCK", "DAYS_OF_COVER", "SS", "Rules"]

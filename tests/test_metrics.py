@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import CONTROLS, scenario
 
+from simulator import compile_plan
 from simulator.metrics import (
     SHORTAGE_METRICS,
     across,
     cvar95,
+    gate_metrics,
     longest_run,
     recovery_days,
     series_metrics,
+    shock_day,
 )
 
 
@@ -87,3 +92,38 @@ def test_buyer_costs_value_lost_units_and_unmet_tonnes():
     assert out[0].tolist() == pytest.approx([holding, 10.0, 250 * 100.0 + 0.5 * 7.0,
                                              holding + 10.0 + 25_003.5])
     assert out[1].tolist() == pytest.approx([0.0, 5.0, 3000.0, 3005.0])
+
+
+def test_cvar95_of_thirty_values_averages_the_worst_two():
+    values = np.arange(1.0, 31.0)  # 5% of 30 = 1.5 -> the worst ceil(1.5) = 2
+    assert cvar95(values) == pytest.approx(29.5)
+    assert cvar95(values, higher_is_better=True) == pytest.approx(1.5)
+
+
+def test_recovery_target_is_the_median_cover_before_the_shock_day():
+    # shock on day 2: pre-shock cover (days 0, 1) = 10, 20 -> median 15, target 13.5, first
+    # reached on day 6 (9.5 on day 5 is not enough): 3 days after the stockout on day 3
+    m = metrics_of([10] * 7, [0, 0, 0, 5, 5, 0, 0], [10, 20, 2, 0, 0, 9.5, 14.0])
+    assert m["recovery_days"] == 3
+
+
+def test_gate_metrics_by_hand():
+    # Backlog per day 3, 5, 1 t -> peak 5; 3 decisions waited 12 working days -> 4 each;
+    # 2 t approved of 4 t decided -> 0.5 (tonnes, not applications); 2 t dispatched.
+    rec = SimpleNamespace(licence_backlog=np.array([[1.0, 2.0], [5.0, 0.0], [0.0, 1.0]]),
+                          decisions=np.array([[3.0]]), review_wd_sum=np.array([[12.0]]),
+                          approved=np.array([[2.0, 0.0]]), denied=np.array([[1.0, 1.0]]),
+                          dispatched=np.array([[2.0, 0.0]]))
+    assert gate_metrics(rec).tolist() == [5.0, 4.0, 0.5, 2.0]
+
+
+def test_shock_day_is_the_first_shaded_event_else_the_first_event():
+    def event(date, shade):
+        return {**CONTROLS, "date": date, "label": date, "shade": shade}
+
+    days = ["2025-02-03", "2025-03-03", "2025-03-31"]  # days 28, 56, 84 from 6 Jan
+    shaded = scenario(timeline=[event(days[0], False), event(days[1], True),
+                                event(days[2], True)])
+    assert shock_day(compile_plan(shaded)) == 56
+    plain = scenario(timeline=[event(days[0], False), event(days[1], False)])
+    assert shock_day(compile_plan(plain)) == 28

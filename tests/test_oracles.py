@@ -154,7 +154,7 @@ def test_licence_queue_wait_matches_batch_markov_chain():
         r = run(sc, rep, trace=True)
         apps = np.array([a[:3] for a in r.applications])
         # the arrival process is the one assumed: orders = demand, ceil(order / s) filings
-        np.testing.assert_allclose(r.ordered[:, 0], r.demand[:, 0], rtol=1e-9)
+        np.testing.assert_allclose(r.ordered[:, 0], r.demand[:, 0], rtol=1e-9, atol=1e-9)
         filed = np.bincount(apps[:, 0].astype(int), minlength=plan.days)
         window = slice(first, first + 7 * weeks)
         np.testing.assert_array_equal(filed[window], np.ceil(r.ordered[window, 0] / ship_t))

@@ -10,22 +10,92 @@ from test_gate import ONE_BUYER
 
 from simulator import compile_plan
 from simulator.buyers import truncated_normal
-from simulator.plan import BASE_STOCK, DAYS_OF_COVER, SS
-from simulator.policies import order_quantity, order_up_to_level
+from simulator.policies import Rules
 
 STEADY = {"buyers.us_auto.demand": {"t_per_year": 365.0},  # 1 t/day
           "buyers.us_auto.policy": {"kind": "base_stock", "order_up_to_t": 40.0,
                                     "review_period_days": 1}}
 
 
-def test_policies_order_exactly():
-    kind = np.array([BASE_STOCK, SS, SS, DAYS_OF_COVER])
-    level = order_up_to_level(kind, np.array([50.0, 50.0, 50.0, np.nan]),
-                              np.array([np.nan] * 3 + [30.0]), np.array([1, 1, 1, 2.0]))
-    np.testing.assert_allclose(level, [50, 50, 50, 60])
-    qty = order_quantity(kind, np.array([45.0, 21.0, 19.0, 70.0]), level,
-                         np.array([np.nan, 20.0, 20.0, np.nan]))
-    np.testing.assert_allclose(qty, [5.0, 0.0, 31.0, 0.0])
+def test_review_orders_up_to_S_and_sS_at_or_below_s():
+    # Rules.quantity, what the daily step calls, on hand-set positions: S = 50 for
+    # base_stock and sS (s = 20), 30 days x 2 t/day = 60 t for days_of_cover.
+    fixed = {"kind": "base_stock", "order_up_to_t": 50.0, "review_period_days": 1}
+    s_s = {"kind": "sS", "order_up_to_t": 50.0, "reorder_point_t": 20.0,
+           "review_period_days": 1}
+    cover = {"kind": "days_of_cover", "target_days": 30.0, "review_period_days": 1}
+    buyer = ONE_BUYER["buyers"]["us_auto"]
+    kinds = [fixed, s_s, s_s, s_s, cover, cover]
+    sc = scenario({"buyers": {f"b{i}": {**buyer, "policy": k} for i, k in enumerate(kinds)}})
+    rules = Rules.of(compile_plan(sc).phases[0].buyers)
+    position = np.array([45.0, 21.0, 20.0, 19.0, 70.0, 55.0])
+    qty = rules.quantity(0, position, np.full(6, 2.0))
+    # 50-45; above s; at s: up to S; below s; above 60; 60-55
+    np.testing.assert_allclose(qty, [5.0, 0.0, 30.0, 31.0, 0.0, 5.0], rtol=0, atol=1e-12)
+    weekly = scenario({"buyers": {"b": {**buyer, "policy": {**fixed, "review_period_days": 7}}}})
+    rules = Rules.of(compile_plan(weekly).phases[0].buyers)
+    days = [d for d in range(15) if rules.quantity(d, np.array([45.0]), np.ones(1))[0] > 0]
+    assert days == [0, 7, 14]  # reviews on days divisible by the period
+
+
+def test_sS_orders_when_the_position_reaches_s_exactly():
+    # 30 t at 1 t/day: after day 14's demand the position is 15 = s -> order 15 up to S = 30
+    sc = scenario({**STEADY, "buyers.us_auto.policy": {
+        "kind": "sS", "order_up_to_t": 30.0, "reorder_point_t": 15.0, "review_period_days": 1},
+        "buyers.us_auto.initial_stock_t": 30.0})
+    ordered = run(sc).ordered[:, 0]
+    assert ordered[:14].sum() == 0.0 and ordered[14] == 15.0
+    assert ordered[15:29].sum() == 0.0 and ordered[29] == 15.0  # 15 days later, again at s
+
+
+def test_base_stock_orders_each_day_what_the_day_took():
+    # Daily review, lost sales, no stockout (transit 4 days, S = 40 t, demand about 1 t/day
+    # with cv 0.3): each review brings the position (on hand + on order) back to S, so each
+    # day's order is that day's demand. No buyer backorders (the position's fast path).
+    sc = scenario({**STEADY, "buyers.us_auto.demand.cv": 0.3,
+                   "buyers.eu_wind.shortage": "lost_sales",
+                   "china.transit_days.US": {"dist": "fixed", "mean": 4}})
+    r = run(sc)
+    assert r.unmet.sum() == 0.0
+    np.testing.assert_allclose(r.ordered[:, 0], r.demand[:, 0], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(r.inventory[:, 0] + r.on_order[:, 0], 40.0, rtol=0, atol=1e-9)
+
+
+def test_supplier_order_arrives_lead_days_after_the_next_step():
+    # Ordered at review on day 0, shipped at the next step (day 1), received lead days later:
+    # day 6 for a 5-day plant; half the orders from a 2-day plant arrive from day 3.
+    far = {"region": "US", "capacity_t_per_year": 10_000.0, "lead_time_days": 5}
+    near = {**far, "lead_time_days": 2}
+    one = run(scenario({**STEADY, "suppliers": {"far": far},
+                        "buyers.us_auto.sourcing": {"far": 1.0}})).received[:, 0]
+    assert one[:6].sum() == 0.0
+    np.testing.assert_allclose(one[6:], 1.0, rtol=0, atol=1e-12)  # 1 t a day
+    two = run(scenario({**STEADY, "suppliers": {"far": far, "near": near},
+                        "buyers.us_auto.sourcing": {"far": 0.5, "near": 0.5}})).received[:, 0]
+    assert two[:3].sum() == 0.0
+    np.testing.assert_allclose(two[3:6], 0.5, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(two[6:], 1.0, rtol=0, atol=1e-12)
+
+
+def test_gated_feedstock_under_licensing():
+    # licensing: 1 - 0.8 covered passes, plus 0.8 x 0.5 approved = 0.6 of the gated half;
+    # output 0.5 + 0.5 x 0.6 = 0.8 t/day of 1 t/day
+    plant = {"region": "EU", "capacity_t_per_year": 365.0, "gated_feedstock_share": 0.5}
+    sc = scenario({"suppliers": {"p": plant}, "gate.regions.EU.regime.civil": "licensing",
+                   "gate.regions.EU.covered_share.civil": 0.8,
+                   "gate.regions.EU.approval_prob.civil": 0.5})
+    assert compile_plan(sc).supplier_cap[0, 0] == pytest.approx(0.8, abs=1e-12)
+
+
+def test_priority_rank_is_the_better_of_sector_and_end_use():
+    buyer = ONE_BUYER["buyers"]["us_auto"]
+    who = {"auto_civil": ("automotive", "civil"), "wind_def": ("wind", "defense"),
+           "auto_def": ("automotive", "defense"), "wind_civil": ("wind", "civil")}
+    buyers = {n: {**buyer, "sector": s, "end_use": e} for n, (s, e) in who.items()}
+    for priority, ranks in [(["defense", "automotive"], [1, 0, 0, 2]),
+                            (["automotive", "defense"], [0, 1, 0, 2])]:
+        sc = scenario({"buyers": buyers, "china.priority": priority})
+        assert compile_plan(sc).phases[0].gate.rank.tolist() == ranks, priority
 
 
 def test_a_reorder_point_or_order_up_to_level_of_zero_is_a_value():
