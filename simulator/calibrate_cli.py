@@ -87,13 +87,12 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments of :func:`simulator.calibration.calibrate` from the flags."""
     from simulator.calib_objective import MONTH
     from simulator.cli import UsageError
-    from simulator.yamlsrc import InputError, Problem
+    from simulator.observed import BUILTIN
+    from simulator.yamlsrc import InputError, Problem, file_problem
 
     if args.daily_replications is not None:
         raise UsageError("magsim calibrate: --daily-replications does not apply (a "
                          "calibration keeps no daily rows)")
-    if args.scheduler and args.backend != "dask":
-        raise UsageError("magsim calibrate: --scheduler needs --backend dask")
     params = [p.strip() for item in args.params for p in item.split(",")]
     if not all(params):
         raise InputError([Problem("--params", 0, 0, "", "expected P,P,... with no empty "
@@ -110,6 +109,11 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
             raise InputError([Problem("--months", 0, 0, "", "expected FROM:TO as "
                                       f"YYYY-MM:YYYY-MM, FROM <= TO (got {args.months!r})")])
     dests = [d.strip() for d in args.destinations.split(",")] if args.destinations else None
+    # a directory, a symlink loop ... (a missing file is reported with the data, after the
+    # parameters)
+    if args.data and not args.data.startswith(BUILTIN) and (
+            problem := file_problem(Path(args.data))) not in (None, "no such file"):
+        raise InputError([Problem(args.data, 0, 0, "", problem)])
     return {"params": params, "data": args.data, "replications": args.replications,
             "seed": args.seed, "workers": args.workers, "budget": args.budget,
             "bounds": bounds, "start": start, "sets": args.sets, "months": months,
@@ -155,11 +159,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     import shlex
 
     from simulator.calibration import Interrupted, calibrate
-    from simulator.cli import EXIT_INTERRUPTED, EXIT_OK, check_out
+    from simulator.cli import EXIT_INTERRUPTED, EXIT_OK, check_backend, check_out
 
     opts = _options(args)
     if args.out is not None:
         check_out(Path(args.out), "calibration.json", "calibration")
+    check_backend(args)
     bar = _Bar()
     try:
         cal = calibrate(args.scenario, out=args.out, progress=bar, **opts)

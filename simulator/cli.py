@@ -1,6 +1,7 @@
 """``magsim`` command line (DESIGN §5): a thin layer that turns errors into one-line messages.
 
-Exit status: 0 success, 2 bad input (scenario, flags, paths), 1 internal error, 130 on
+Exit status: 0 success, 2 bad input (scenario, flags, paths, an unreachable Dask scheduler),
+1 internal error (or, silently, stdout closed by the reader: ``magsim ... | head -1``), 130 on
 Ctrl-C. Without ``--debug`` no traceback is printed.
 """
 
@@ -21,6 +22,7 @@ from simulator import __version__, calibrate_cli, compare_cli, forkserver
 T = TypeVar("T")
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 1  # stdout closed by the reader: quietly, as Python's docs and rich do
 
 
 class UsageError(Exception):
@@ -182,16 +184,45 @@ def check_out(out: Path, marker: str = "manifest.json", what: str = "magsim run"
     """Refuse an output directory ``out`` that would replace something other than an
     earlier output (a ``what`` directory, which holds ``marker``), or the working directory.
     """
-    if Path.cwd().resolve().is_relative_to(out.resolve()):  # ., .., /, a parent
+    here = Path(os.path.realpath(Path.cwd()))  # realpath: no error on a symlink loop
+    if here.is_relative_to(os.path.realpath(out)):  # ., .., /, a parent
         raise UsageError(f"-o {out}: the output directory is written whole and replaced on "
                          "success; name a new directory (e.g. -o runs/NAME), not . or a "
                          "directory you are in")
     for d in (out, out.with_name(out.name + ".partial")):
-        if d.exists() and not d.is_dir():
+        if _exists(d) and not d.is_dir():
             raise UsageError(f"{d}: exists and is not a directory (choose another -o)")
     if out.is_dir() and any(out.iterdir()) and not (out / marker).is_file():
         raise UsageError(f"{out}: exists and is not a {what} directory; refusing to "
                          "replace it (choose another -o)")
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; an OSError other than "no such file" (a symlink loop, a
+    name too long, a file where a directory should be) is raised, for :func:`main` to
+    report before anything is written.
+    """
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def check_backend(args: argparse.Namespace) -> None:
+    """``--scheduler`` needs ``--backend dask``, and the scheduler must answer: checked
+    before anything is written, so that a run that cannot start leaves nothing behind.
+    """
+    if not args.scheduler:
+        return
+    if args.backend != "dask":
+        raise UsageError(f"magsim {args.verb}: --scheduler needs --backend dask")
+    from simulator.ensemble import SchedulerError, reach
+
+    try:
+        reach(args.scheduler)
+    except SchedulerError as err:
+        raise UsageError(f"magsim {args.verb}: {err}") from None
 
 
 def interruptible(args: argparse.Namespace, out: Path,
@@ -218,8 +249,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from simulator.runner import default_dir, prepare, run
     from simulator.scenarios import load_scenario
 
-    if args.scheduler and args.backend != "dask":
-        raise UsageError("magsim run: --scheduler needs --backend dask")
     # the run directory's default name hashes the scenario as run (replications, seed)
     scenario = prepare(load_scenario(args.scenario, args.sets), args.replications, args.seed)
     if args.out is None and not _plain_name(scenario.name):
@@ -227,6 +256,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                          "runs/; give -o DIR")
     out = Path(args.out) if args.out else default_dir(scenario)
     check_out(out)
+    check_backend(args)
     results = interruptible(args, out, lambda update: run(
         scenario, None, None, args.workers, out, args.resume,
         daily_replications=args.daily_replications, progress=update, backend=args.backend,
@@ -239,13 +269,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """``magsim validate``: exit 0 if every file is valid, 2 if any is not."""
-    from simulator.scenarios import load_scenario
+    from simulator.scenarios import load_located
+    from simulator.variants import check
     from simulator.yamlsrc import InputError
 
     bad = 0
     for path in args.scenarios:
         try:
-            sc = load_scenario(path, args.sets)
+            sc, place = load_located(path, args.sets)
+            try:
+                check(sc)  # what compare and sweep check of its variants and sweep
+            except InputError as err:
+                raise place(err) from None
             print(f"{path}: ok ({len(sc.buyers)} buyers, {len(sc.timeline)} events)")
         except InputError as err:
             bad += 1
@@ -320,11 +355,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as err:
         print(str(err), file=sys.stderr)
         return EXIT_INPUT
-    except (UsageError, ResumeError, FileNotFoundError, PermissionError,
-            NotADirectoryError) as err:
+    except (UsageError, ResumeError) as err:
         if debug:
             raise
         print(f"error: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except BrokenPipeError:  # stdout closed early (`magsim validate ... | head -1`)
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
+    except OSError as err:  # a path: missing, a symlink loop, a name too long, no access ...
+        if debug:
+            raise
+        print(f"error: {_os_message(err)}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -339,6 +381,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, on_term)
 
 
+def _os_message(err: OSError) -> str:
+    """``path: reason``: ``[Errno 36] File name too long: 'x...'`` as ``x...: File name too
+    long``.
+    """
+    if err.filename is None or not err.strerror:
+        return str(err)
+    return f"{err.filename}: {err.strerror}"
+
+
+def _stdout_to_devnull() -> None:
+    """After a broken pipe on stdout, send what is left of it to /dev/null, so that Python's
+    flush at exit does not fail again (docs.python.org/3/library/signal.html#note-on-sigpipe;
+    rich's console does the same and exits with 1).
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file (captured, closed)
+        pass
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -348,7 +411,11 @@ def console() -> None:
     exits at once: its finished work is on disk, and a pool worker stopped in mid-reply can
     leave the pool's result reader waiting forever at interpreter exit.
     """
-    status = main()
+    try:
+        status = main()
+    except KeyboardInterrupt:  # Ctrl-C while magsim was still importing
+        print("interrupted", file=sys.stderr)
+        status = EXIT_INTERRUPTED
     if status == EXIT_INTERRUPTED:
         sys.stdout.flush()
         sys.stderr.flush()

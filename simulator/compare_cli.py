@@ -45,8 +45,6 @@ def register(sub: Any) -> dict[str, Command]:
 def _check(args: argparse.Namespace) -> None:
     from simulator.cli import UsageError
 
-    if args.scheduler and args.backend != "dask":
-        raise UsageError(f"magsim {args.verb}: --scheduler needs --backend dask")
     if args.daily_replications is not None:
         raise UsageError(f"magsim {args.verb}: --daily-replications does not apply (a "
                          "comparison keeps no daily rows)")
@@ -61,24 +59,31 @@ def _run(args: argparse.Namespace, names: list[str] | None) -> int:
         EXIT_OK,
         UsageError,
         _plain_name,
+        check_backend,
         check_out,
         interruptible,
     )
-    from simulator.scenarios import load_scenario
+    from simulator.scenarios import load_located
+    from simulator.yamlsrc import InputError
 
     _check(args)
-    scenario = load_scenario(args.scenario, args.sets)
-    chosen = cmp.variants_of(scenario, names) if args.verb == "compare" else (
-        cmp.sweep_variants(scenario))
-    if args.out is None and not _plain_name(scenario.name):
-        raise UsageError(f"scenario name {scenario.name!r} cannot name a directory under "
-                         "runs/; give -o DIR")
-    out = Path(args.out) if args.out else cmp.default_dir(
-        cmp.prepared(scenario, args.replications, args.seed), chosen, args.verb)
-    check_out(out)
-    result = interruptible(args, out, lambda update: cmp.compare_variants(
-        scenario, chosen, args.replications, args.seed, args.workers, out, update,
-        resume=args.resume, verb=args.verb, backend=args.backend, scheduler=args.scheduler))
+    scenario, place = load_located(args.scenario, args.sets)
+    try:  # a problem in the scenario's variants or sweep, named with its line in the file
+        chosen = cmp.variants_of(scenario, names) if args.verb == "compare" else (
+            cmp.sweep_variants(scenario))
+        if args.out is None and not _plain_name(scenario.name):
+            raise UsageError(f"scenario name {scenario.name!r} cannot name a directory "
+                             "under runs/; give -o DIR")
+        out = Path(args.out) if args.out else cmp.default_dir(
+            cmp.prepared(scenario, args.replications, args.seed), chosen, args.verb)
+        check_out(out)
+        check_backend(args)
+        result = interruptible(args, out, lambda update: cmp.compare_variants(
+            scenario, chosen, args.replications, args.seed, args.workers, out, update,
+            resume=args.resume, verb=args.verb, backend=args.backend,
+            scheduler=args.scheduler))
+    except InputError as err:
+        raise place(err) from None
     if result is None:
         return EXIT_INTERRUPTED
     print_comparison(result)

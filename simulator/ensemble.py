@@ -8,6 +8,7 @@ does not grow with the number of replications. Replication *k* always uses the s
 
 from __future__ import annotations
 
+import logging
 import math
 import signal
 import time
@@ -187,6 +188,63 @@ the page faults, a 25-replication chunk of the replay 40% slower); magsim leaves
 default."""
 
 
+SCHEDULER_TIMEOUT = 10.0
+"""Seconds magsim tries to connect to a Dask scheduler (``--scheduler``), and then waits at
+most as long again for its handshake: long enough for a scheduler that is still starting,
+short enough that a wrong address fails soon."""
+
+
+class SchedulerError(Exception):
+    """A Dask scheduler address that is malformed or does not answer."""
+
+
+def reach(address: str, timeout: float | None = None) -> None:
+    """Connect to the Dask scheduler at ``address`` and hang up, or raise
+    :class:`SchedulerError`: at once for a malformed address, else after ``timeout`` seconds
+    (default :data:`SCHEDULER_TIMEOUT`) of trying to connect, plus as much for an answer.
+    """
+    import asyncio
+
+    from distributed.comm import connect
+    from distributed.comm.addressing import get_address_host_port
+
+    timeout = SCHEDULER_TIMEOUT if timeout is None else timeout
+    fail = f"cannot reach the Dask scheduler at {address}"
+    try:
+        port = get_address_host_port(address)[1]
+        if not 0 < port < 65536:
+            raise ValueError(f"port {port} is out of range")
+    except ValueError as err:
+        raise SchedulerError(f"{fail}: not an address like tcp://HOST:PORT ({err})") from None
+
+    async def hello() -> None:
+        comm = await connect(address, timeout=timeout)  # retries until the timeout
+        await comm.close()
+
+    try:  # Dask waits for the handshake without a limit (a web server never answers)
+        asyncio.run(asyncio.wait_for(hello(), 2 * timeout))
+    except TimeoutError:
+        raise SchedulerError(f"{fail}: no answer in {2 * timeout:g} s (is it a Dask "
+                             "scheduler?)") from None
+    except OSError as err:  # Dask's "timed out" wraps the reason: refused, unknown host ...
+        raise SchedulerError(f"{fail}: {_reason(err)} (tried for {timeout:g} s)") from None
+    except Exception as err:  # noqa: BLE001 - whatever a peer that is not Dask leads to
+        raise SchedulerError(f"{fail}: not a Dask scheduler ({type(err).__name__})"
+                             ) from None
+
+
+def _reason(err: BaseException) -> str:
+    """The first system reason (``Connection refused``) in ``err``'s chain of causes, or
+    ``timed out`` when no attempt ended before the time was up (a busy machine).
+    """
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror
+        cause = cause.__cause__ or cause.__context__
+    return "timed out"
+
+
 class Workers:
     """Where chunks run: in this process, on a process pool, or on Dask (a LocalCluster of
     single-threaded worker processes, or the cluster at ``scheduler``).
@@ -227,8 +285,9 @@ class Workers:
                     # the scheduler's HTTP server binds a free port (":0"): with None it
                     # still tries 8787 and warns when another cluster holds it
                     self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
-                                                processes=True, dashboard_address=":0")
-            self.client = Client(self.scheduler or self.cluster)
+                                                processes=True, dashboard_address=":0",
+                                                silence_logs=logging.ERROR)
+            self.client = Client(self.scheduler or self.cluster, timeout=SCHEDULER_TIMEOUT)
         return self.client
 
     def processes(self) -> ProcessPoolExecutor:
@@ -252,8 +311,19 @@ class Workers:
             self.client.close()
             self.client = None
         if self.cluster is not None:
+            if abort:  # workers in mid-chunk: stop them at once
+                self.cluster.sync(_kill, list(self.cluster.workers.values()))
             self.cluster.close()
             self.cluster = None
+
+
+async def _kill(nannies: list[Any]) -> None:
+    """Stop the worker processes of a LocalCluster's ``nannies``, killing any that has not
+    stopped after 0.4 s (Dask's default waits 4 s for a running task).
+    """
+    import asyncio
+
+    await asyncio.gather(*(n.close(timeout=0.5) for n in nannies))
 
 
 @dataclass

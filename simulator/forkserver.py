@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.forkserver
+import signal
+import threading
 
 PRELOAD = ["distributed", "simulator.ensemble"]
 """What the fork server imports once, before forking workers."""
@@ -29,17 +31,31 @@ def settings() -> dict[str, str]:
     method = {"distributed.worker.multiprocessing-method": "forkserver"}
     with dask.config.set(method):
         get_mp_context()  # Dask sets its own preload (pandas and more) on first use ...
-    _preload()  # ... which magsim's replaces
+    start()  # ... which magsim's replaces
     return method
 
 
 def start() -> None:
     """Start the fork server now; it imports :data:`PRELOAD` while this process goes on
     (this process need not have imported Dask yet).
+
+    The server is started with SIGINT ignored, and so are the workers it forks: Ctrl-C at
+    a terminal reaches every process of the foreground group, and it is magsim's to handle
+    (it stops the workers), as for the local backend's pool; a worker that took it would
+    print a KeyboardInterrupt traceback. (An ignored signal stays ignored across the
+    server's exec, and the server hands its children the dispositions it started with.)
     """
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        _preload()
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    _preload()
+    if threading.current_thread() is not threading.main_thread():  # no signal.signal here
         multiprocessing.forkserver.ensure_running()
+        return
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, handler)
 
 
 def _preload() -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from simulator.yamlsrc import InputError, Problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,11 +26,26 @@ def load_observed(ref: str | None) -> pd.DataFrame:
     if ref is None:
         return pd.DataFrame(columns=["month", "destination", "observed_t", "source"])
     path = observed_path(ref)
-    df = pd.read_csv(path, dtype={"month": str, "destination": str})
+    try:
+        df = pd.read_csv(path, dtype={"month": str, "destination": str})
+    except pd.errors.ParserError as err:
+        raise InputError([_parse_problem(str(path), err)]) from None
     if "source" not in df:
         df["source"] = str(path)
     return df.rename(columns={"tonnes": "observed_t"})[
         ["month", "destination", "observed_t", "source"]]
+
+
+def _parse_problem(file: str, err: Exception) -> Problem:
+    """The complaint of pandas about a malformed CSV as one located line (its message may
+    end in a newline, and counts rows from 0 at the header).
+    """
+    text = " ".join(str(err).split()).removeprefix("Error tokenizing data. C error: ")
+    if m := re.fullmatch(r"Expected (\d+) fields in line (\d+), saw (\d+)", text):
+        return Problem(file, int(m[2]), 1, "", f"expected {m[1]} fields, saw {m[3]}")
+    if m := re.fullmatch(r"EOF inside string starting at row (\d+)", text):
+        return Problem(file, int(m[1]) + 1, 1, "", "a quoted field is not closed")
+    return Problem(file, 0, 0, "", f"not a CSV file ({text})")
 
 
 def observed_path(ref: str) -> Path:

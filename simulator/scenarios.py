@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -22,7 +23,7 @@ from simulator import paths
 from simulator.observed import BUILTIN, observed_path
 from simulator.schema import Scenario
 from simulator.timeline import TimelineError, culprit, states
-from simulator.yamlsrc import InputError, Marks, Problem, Where, read, show
+from simulator.yamlsrc import InputError, Marks, Problem, Where, file_problem, read, show
 
 SET_SOURCE = "--set"
 
@@ -110,8 +111,8 @@ def _in_order(problems: list[Problem]) -> list[Problem]:
 
 def _resolve(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], Marks]:
     """Read ``path`` and everything it extends, merged (child wins)."""
-    real = path.resolve()
     doc, marks = read(path)
+    real = _real(path)
     _anchor_observed(doc, path.parent)
     parent = doc.pop("extends", None)
     if parent is None:
@@ -120,14 +121,21 @@ def _resolve(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], Marks
     if not isinstance(parent, str):
         raise InputError([Problem(*where, "extends", f"must be a file path{_got(parent)}")])
     base_path = path.parent / parent
-    if not base_path.is_file():
-        what = "is a directory" if base_path.is_dir() else "no such file"
-        raise InputError([Problem(*where, "extends", f"{what} {parent!r}")])
-    if base_path.resolve() in (*stack, real):
-        chain = " -> ".join(p.name for p in (*stack, real, base_path.resolve()))
+    problem = file_problem(base_path)
+    if problem is not None:
+        raise InputError([Problem(*where, "extends", f"{problem} {parent!r}")])
+    if _real(base_path) in (*stack, real):
+        chain = " -> ".join(p.name for p in (*stack, real, _real(base_path)))
         raise InputError([Problem(*where, "extends", f"cycle: {chain}")])
     base, base_marks = _resolve(base_path, (*stack, real))
     return paths.deep_merge(base, doc), {**base_marks, **marks}
+
+
+def _real(path: Path) -> Path:
+    """``path`` with symlinks resolved as far as they go (unlike ``Path.resolve`` on Python
+    3.11, which raises RuntimeError on a symlink loop: the read that follows reports it).
+    """
+    return Path(os.path.realpath(path))
 
 
 def _anchor_observed(doc: dict[str, Any], folder: Path) -> None:
@@ -137,17 +145,16 @@ def _anchor_observed(doc: dict[str, Any], folder: Path) -> None:
     """
     ref = doc.get("observed_exports")
     if isinstance(ref, str) and ref and not ref.startswith(BUILTIN) and not Path(ref).is_absolute():
-        doc["observed_exports"] = str((folder / ref).resolve())
+        doc["observed_exports"] = str(_real(folder / ref))
 
 
 def _check_observed(scenario: Scenario, marks: Marks, file: str) -> None:
     """A missing ``observed_exports`` file fails at load time, not after a run."""
     ref = scenario.observed_exports
-    csv = None if ref is None else observed_path(ref)
-    if csv is not None and not csv.is_file():
-        what = "is a directory" if csv.is_dir() else "no such file"
+    problem = None if ref is None else file_problem(observed_path(ref))
+    if problem is not None:
         where = _locate(marks, ("observed_exports",), file)
-        raise InputError([Problem(*where, "observed_exports", f"{what} {ref!r}")])
+        raise InputError([Problem(*where, "observed_exports", f"{problem} {ref!r}")])
 
 
 def parse_sets(items: Iterable[str]) -> dict[str, Any]:
@@ -282,6 +289,40 @@ def load_scenario(source: str | Path | Mapping[str, Any],
             a mapping may use ``extends`` with a path relative to the working directory.
         sets: overrides, as ``{"path": value}`` or ``["path=value", ...]``.
     """
+    return load_located(source, sets)[0]
+
+
+Placer = Callable[[InputError], InputError]
+
+
+def load_located(source: str | Path | Mapping[str, Any],
+                 sets: Mapping[str, Any] | Iterable[str] | None = None
+                 ) -> tuple[Scenario, Placer]:
+    """:func:`load_scenario`, and a function that puts the problems found later in the
+    scenario's variants or sweep (:mod:`simulator.variants`) at their lines in its file.
+    """
+    scenario, marks, file = _load(source, sets)
+    return scenario, lambda err: InputError(_in_order([_place(p, marks, file)
+                                                       for p in err.problems]))
+
+
+def _place(problem: Problem, marks: Marks, file: str) -> Problem:
+    """A problem whose ``file`` is a section of the scenario, ``variants.NAME`` or
+    ``sweep`` (its path relative to that), at the line of the file that defines it.
+    """
+    section = tuple(problem.file.split(".", 1))
+    if problem.line or section[0] not in ("variants", "sweep"):
+        return problem
+    key = (*section, problem.path) if problem.path else section
+    where = _locate(marks, key, file) if key[:1] in marks else (file, 0, 0)  # no section
+    if key in marks:  # a field the file sets: named as check_overrides names it
+        return Problem(*where, ".".join(key), problem.message)
+    text = f"{problem.path}: {problem.message}" if problem.path else problem.message
+    return Problem(*where, problem.file, text)
+
+
+def _load(source: str | Path | Mapping[str, Any],
+          sets: Mapping[str, Any] | Iterable[str] | None) -> tuple[Scenario, Marks, str]:
     if isinstance(source, Mapping):
         doc, marks, file = dict(source), {}, "<dict>"
         if "extends" in doc:
@@ -298,7 +339,7 @@ def load_scenario(source: str | Path | Mapping[str, Any],
     _check_observed(scenario, marks, file)
     check_timeline(scenario, marks, file)
     check_overrides(scenario, marks, file)
-    return scenario
+    return scenario, marks, file
 
 
 def with_overrides(scenario: Scenario, sets: Mapping[str, Any], source: str) -> Scenario:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from simulator.scenarios import with_overrides
@@ -27,10 +27,18 @@ class Variant:
 
     name: str
     sets: Mapping[str, Any] = field(default_factory=dict)
+    section: str = ""
+    """Where the overrides are written in the scenario: ``sweep``, or (the default)
+    ``variants.NAME``; problems found in them name it, for :func:`load_located` to place."""
+
+    @property
+    def source(self) -> str:
+        """The section of the scenario that defines this variant."""
+        return self.section or f"variants.{self.name}"
 
 
-def _fail(path: str, message: str, source: str = "variants") -> InputError:
-    return InputError([Problem(source, 0, 0, path, message)])
+def _fail(section: str, message: str) -> InputError:
+    return InputError([Problem(section, 0, 0, "", message)])
 
 
 def variants_of(scenario: Scenario, names: Sequence[str] | None = None) -> list[Variant]:
@@ -79,15 +87,16 @@ def sweep_variants(scenario: Scenario) -> list[Variant]:
     """
     grid = scenario.sweep
     if not grid:
-        raise _fail("sweep", "the scenario defines no sweep grid", "sweep")
-    empty = [Problem("sweep", 0, 0, f"sweep.{p}", "needs at least one value")
+        raise _fail("sweep", "the scenario defines no sweep grid")
+    empty = [Problem("sweep", 0, 0, p, "needs at least one value")
              for p, vals in grid.items() if not vals]
     if empty:
         raise InputError(empty)
     out = []
     for point in itertools.product(*grid.values()):
         sets = dict(zip(grid, point, strict=True))
-        out.append(Variant(",".join(f"{p}={_text(v)}" for p, v in sets.items()), sets))
+        out.append(Variant(",".join(f"{p}={_text(v)}" for p, v in sets.items()), sets,
+                           "sweep"))
     return out
 
 
@@ -133,22 +142,45 @@ def _scenarios(base: Scenario, variants: Sequence[Variant], hold: bool = True
                ) -> list[tuple[Scenario, list[str]]]:
     """Each variant's scenario and the events it holds against ("date label: path").
 
-    Every variant is validated up front; all problems are reported together.
+    Every variant is validated up front; all problems are reported together, each once
+    (the points of a sweep share theirs), named by the variant's section.
     """
     problems: list[Problem] = []
     out: list[tuple[Scenario, list[str]]] = []
     for v in variants:
-        bad = [p for p in v.sets if p.split(".")[0] in RESERVED]
-        problems += [Problem(f"variants.{v.name}", 0, 0, p, "cannot differ between variants "
-                             "(the comparison fixes it)") for p in bad]
-        source = f"variants.{v.name}"
+        problems += [Problem(v.source, 0, 0, p, "cannot differ between variants (the "
+                             "comparison fixes it)") for p in v.sets
+                     if p.split(".")[0] in RESERVED]
         try:
-            sc = with_overrides(base, v.sets, source) if v.sets else base
+            sc = with_overrides(base, v.sets, v.source) if v.sets else base
             notes = [f"{sc.timeline[i].date} {sc.timeline[i].label}: {', '.join(hit)}"
                      for i, hit in held_events(sc, v.sets)] if hold else []
-            out.append((_hold(sc, v.sets, source) if hold else sc, notes))
+            out.append((_hold(sc, v.sets, v.source) if hold else sc, notes))
+        except InputError as err:
+            problems += [_at(p, v) for p in err.problems]
+    if problems:
+        raise InputError(list(dict.fromkeys(problems)))
+    return out
+
+
+def _at(problem: Problem, v: Variant) -> Problem:
+    """A problem of a sweep point's scenario, naming the point."""
+    if not v.section:
+        return problem
+    where = f"{problem.path}: " if problem.path else ""
+    return replace(problem, path="", message=f"point {v.name}: {where}{problem.message}")
+
+
+def check(scenario: Scenario) -> None:
+    """What ``magsim compare`` and ``magsim sweep`` check before they run, for the
+    scenario's ``variants:`` and ``sweep:`` (if it has them): raises :class:`InputError`.
+    """
+    problems: list[Problem] = []
+    for defined, chosen in ((scenario.variants, variants_of), (scenario.sweep, sweep_variants)):
+        try:
+            if defined:
+                _scenarios(scenario, chosen(scenario))
         except InputError as err:
             problems += err.problems
     if problems:
         raise InputError(problems)
-    return out

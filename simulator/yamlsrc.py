@@ -9,6 +9,7 @@ non-UTF-8 bytes. Values PyYAML cannot construct (``2025-02-30``) are located pro
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,17 +65,40 @@ def _fail(file: str, message: str, line: int = 0, col: int = 0, path: str = "") 
     return InputError([Problem(file, line, col, path, message)])
 
 
+def _reason(err: OSError) -> str:
+    text = err.strerror or str(err)
+    return text[:1].lower() + text[1:]
+
+
+def file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file (``no such file``, ``is a directory``, or the
+    system's reason: a symlink loop, a name too long ...), or None if it is a file.
+    """
+    try:
+        if stat.S_ISDIR(path.stat().st_mode):
+            return "is a directory"
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as err:
+        return _reason(err)
+    return None
+
+
 def read_text(path: Path) -> str:
     """Read a scenario file as UTF-8, refusing directories, huge files and bad bytes."""
     name = str(path)
-    if not path.exists():
-        raise _fail(name, "no such file")
-    if path.is_dir():
-        raise _fail(name, "is a directory, not a scenario file")
+    problem = file_problem(path)
+    if problem == "is a directory":
+        problem += ", not a scenario file"
+    if problem is not None:
+        raise _fail(name, problem)
     size = path.stat().st_size
     if size > MAX_BYTES:
         raise _fail(name, f"file is {size} bytes; the limit is {MAX_BYTES} bytes")
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as err:  # e.g. no permission to read it
+        raise _fail(name, _reason(err)) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
