@@ -372,8 +372,11 @@ are described in [scenario-reference.md](scenario-reference.md), the model in
 
 - **0**: success.
 - **1**: internal error (a bug): one line `internal error: <type>: <message>` on stderr.
-- **2**: bad input: the scenario file, `--set`, flags or paths. One line per problem on
-  stderr, `file:line:col: path.to.field: what is wrong (got X)` for scenario files; nothing is
+  Also, silently, when the reader of stdout closes it early (`magsim validate ... | head -1`).
+- **2**: bad input: the scenario file (its `variants:` and `sweep:` included), `--set`,
+  flags, paths the system refuses (missing, a symlink loop, a name too long) or a Dask
+  scheduler that does not answer. One line per problem on stderr,
+  `file:line:col: path.to.field: what is wrong (got X)` for scenario files; nothing is
   simulated or written.
 - **130**: interrupted with Ctrl-C: finished replications stay in `DIR.partial/` and the
   command that resumes the run is printed.
@@ -432,7 +435,8 @@ single-threaded processes, or, with `--scheduler tcp://host:8786`, on an existin
 whose workers have the same magsim installed. A chunk whose worker dies is retried (up to 3
 times). Outputs are identical to the local backend for the same seed, and the run directory
 is written on the machine that runs `magsim`. `--scheduler` without `--backend dask` is an
-error (exit 2).
+error (exit 2), and so is a scheduler that does not answer: magsim tries to connect for 10 s
+(and waits as long again for its handshake) before it writes anything.
 
 `compare` and `sweep` take the flags of `run` but refuse `--daily-replications` (exit 2): a
 comparison keeps no daily rows.
