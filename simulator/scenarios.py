@@ -6,6 +6,7 @@ problems found in one pass are reported together in an :class:`InputError`.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
@@ -351,6 +352,17 @@ def with_overrides(scenario: Scenario, sets: Mapping[str, Any], source: str) -> 
 
 
 def scenario_hash(scenario: Scenario) -> str:
-    """Short content hash (12 hex digits) of the resolved scenario."""
-    text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """Short content hash (12 hex digits) of the resolved scenario.
+
+    An ``observed_exports`` file enters by its content, not its path (stored absolute), so
+    that a scenario and its CSV copied elsewhere hash the same, and an edited CSV does not.
+    """
+    doc = scenario.model_dump(mode="json")
+    ref = doc.get("observed_exports")
+    if ref and not ref.startswith(BUILTIN):
+        # checked at load; a file gone since is reported where it is read
+        with contextlib.suppress(OSError):
+            doc["observed_exports"] = "sha256:" + hashlib.sha256(
+                observed_path(ref).read_bytes()).hexdigest()
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]

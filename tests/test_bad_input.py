@@ -198,6 +198,23 @@ def test_observed_exports_is_read_relative_to_the_file_that_names_it(tmp_path, m
     assert load_observed(sc.observed_exports).observed_t.tolist() == [7]
 
 
+def test_scenario_hash_follows_the_observed_csv_content_not_its_place(tmp_path):
+    """A scenario and its CSV copied elsewhere hash (and name their run directory) the
+    same; editing the CSV changes the hash.
+    """
+    from simulator import load_scenario, scenario_hash
+
+    def copy(folder: str, tonnes: int) -> str:
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "exports.csv").write_text(
+            f"month,destination,tonnes\n2025-02,US,{tonnes}\n")
+        (tmp_path / folder / "sc.yaml").write_text(
+            f"extends: {BASE}\nobserved_exports: exports.csv\n")
+        return scenario_hash(load_scenario(tmp_path / folder / "sc.yaml"))
+
+    assert copy("a", 7) == copy("b", 7) != copy("c", 8)
+
+
 @pytest.mark.parametrize("verb", [["run"], ["calibrate", "--params", "gate.reviewers"]],
                          ids=str)
 @pytest.mark.parametrize("out", [".", "..", "here"])
