@@ -192,19 +192,17 @@ def print_calibration(cal: Any) -> None:
     """A rich table: each parameter, the date it takes effect, its value before and after,
     its joint 95% interval and how well the data pin it; then loss and MAPE.
     """
-    from rich.console import Console
-    from rich.table import Table
+    from simulator.tables import print_table
 
-    table = Table(title=f"{cal.scenario.name}: {len(cal.obs)} observations, "
-                        f"{cal.info['replications']} replications, seed {cal.info['seed']}")
-    table.add_column("parameter", overflow="fold")
-    for col in ("from", "before", "after", "95% interval", "pinned"):
-        table.add_column(col, justify="left" if col == "pinned" else "right")
+    rows = []
     for p, a, iv in zip(cal.params, cal.after, cal.intervals, strict=True):
         lo, hi = iv["interval95"]
-        table.add_row(_label(p), str(p.since), f"{p.cast(p.before):g}", f"{p.cast(a):g}",
-                      f"{lo:.4g}–{hi:.4g}", iv["pinned"])
-    Console().print(table)
+        rows.append((_label(p), str(p.since), f"{p.cast(p.before):g}", f"{p.cast(a):g}",
+                     f"{lo:.4g}–{hi:.4g}", iv["pinned"]))
+    print_table(f"{cal.scenario.name}: {len(cal.obs)} observations, "
+                f"{cal.info['replications']} replications, seed {cal.info['seed']}",
+                ("parameter", "from", "before", "after", "95% interval", "pinned"), rows,
+                left=("parameter", "pinned"))
     opt = cal.info["optimizer"]
     print(f"loss {cal.loss_before:.4g} -> {cal.loss_after:.4g}; MAPE {cal.mape_before:.1f}% -> "
           f"{cal.mape_after:.1f}%; {opt['method']}, {opt['evaluations']} evaluations "

@@ -151,14 +151,9 @@ def _progress() -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
 
 
 def _print_summary(results: Any) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from simulator.tables import print_table
 
     s = results.summary
-    table = Table(title=f"{results.manifest['scenario']['name']}: "
-                        f"{results.manifest['replications']} replications (mean \\[p5–p95])")
-    for col in ("sector", "unmet t", "fill rate", "stockout days", "lost units"):
-        table.add_column(col, justify="right" if col != "sector" else "left")
 
     def cell(entity: str, level: str, metric: str, fmt: str) -> str:
         row = s[(s.entity == entity) & (s.level == level) & (s.metric == metric)].iloc[0]
@@ -167,11 +162,13 @@ def _print_summary(results: Any) -> None:
         return f"{row['mean']:{fmt}} [{row['p5']:{fmt}}–{row['p95']:{fmt}}]"
 
     levels = [("sector", e) for e in dict.fromkeys(s[s.level == "sector"].entity)]
-    for level, e in [*levels, ("total", "total")]:
-        table.add_row(e, cell(e, level, "unmet_t", ",.0f"), cell(e, level, "fill_rate", ".3f"),
-                      cell(e, level, "stockout_days", ",.0f"),
-                      cell(e, level, "lost_units", ",.0f"))
-    Console().print(table)
+    rows = [(e, cell(e, level, "unmet_t", ",.0f"), cell(e, level, "fill_rate", ".3f"),
+             cell(e, level, "stockout_days", ",.0f"), cell(e, level, "lost_units", ",.0f"))
+            for level, e in [*levels, ("total", "total")]]
+    print_table(f"{results.manifest['scenario']['name']}: {results.manifest['replications']} "
+                "replications (mean [p5–p95])",
+                ("sector", "unmet (t)", "fill rate", "stockout days", "lost units"), rows,
+                left=("sector",))
     print(f"outputs: {results.directory}")
 
 

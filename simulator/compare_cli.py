@@ -104,22 +104,16 @@ def print_comparison(comp: Any) -> None:
     """A rich table of the comparison: cost and unmet tonnes, means and paired differences
     with 95% CIs (fill rate and stockout days are in comparison.csv and report.md).
     """
-    from rich.console import Console
-    from rich.table import Table
-
     from simulator.compare_report import report_rows
+    from simulator.tables import print_table
 
     m = comp.manifest
     df = report_rows(comp)
     df = df[[c for c in df.columns if "fill" not in c and "stockout" not in c]]  # 80 columns
-    table = Table(title=f"{m['scenario']['name']}: {len(comp.variants)} variants x "
-                        f"{m['replications']} replications, common random numbers "
-                        f"(Δ vs {comp.variants[0]})")
-    for col in df.columns:
-        table.add_column(col, justify="left" if col == "variant" else "right")
-    for row in df.itertuples(index=False):
-        table.add_row(*[str(v) for v in row])
-    Console().print(table)
+    print_table(f"{m['scenario']['name']}: {len(comp.variants)} variants x "
+                f"{m['replications']} replications, common random numbers "
+                f"(Δ vs {comp.variants[0]})", list(df.columns),
+                df.itertuples(index=False), left=("variant",))
     print(f"outputs: {comp.directory}")
 
 
