@@ -299,8 +299,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from simulator.results import load_run
 
     d = Path(args.run_dir)
+    d.stat()  # a symlink loop, no access ...: main reports the system's reason
     if not d.is_dir():
-        raise UsageError(f"{d}: no such run directory")
+        raise UsageError(f"{d}: not a directory (give a run or comparison directory)")
     if (d / "comparison.csv").is_file():
         from simulator.comparison import redraw
 

@@ -185,6 +185,10 @@ def test_symlink_loop(tiny, tmp_path, capsys):
     for out in (loop, loop / "out"):
         assert run_main(capsys, "run", tiny, "-o", out) == (
             2, f"error: {out}: Too many levels of symbolic links\n")
+    assert run_main(capsys, "plot", loop) == (
+        2, f"error: {loop}: Too many levels of symbolic links\n")
+    assert run_main(capsys, "plot", tiny) == (
+        2, f"error: {tiny}: not a directory (give a run or comparison directory)\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["loop", "tiny.yaml"]
 
 
