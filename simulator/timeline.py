@@ -64,13 +64,14 @@ def _fixed_values(node: Any, section: str) -> dict[tuple[str, str], Any]:
             for f in FIXED[section]}
 
 
-def _fixed_field(before: Any, after: Any, section: str) -> str | None:
-    """The :data:`FIXED` field that differs between two versions of ``section``'s document,
-    if any, however it was set (its own path, a wildcard, a whole entity or section).
+def _fixed_field(old: dict[tuple[str, str], Any], after: Any, section: str) -> str | None:
+    """The :data:`FIXED` field whose value in ``section``'s document ``after`` differs from
+    ``old`` (:func:`_fixed_values` before a set), if any, however it was set (its own path, a
+    wildcard, a whole entity or section).
     """
-    if section not in FIXED or not isinstance(after, dict):
+    if not isinstance(after, dict):
         return None  # not a mapping: validation says what is wrong
-    old, new = _fixed_values(before, section), _fixed_values(after, section)
+    new = _fixed_values(after, section)
     return next((f for name, f in sorted(old) if old[name, f] != new.get((name, f), _MISSING)),
                 None)
 
@@ -84,12 +85,14 @@ def _apply(doc: dict[str, Any], index: int, sets: dict[str, Any]) -> dict[str, A
         parts = paths.split(path)
         if parts[0] not in SETTABLE:
             raise TimelineError(index, path, f"events may set only {', '.join(SETTABLE)}")
-        before = copy.deepcopy(doc.get(parts[0]))
+        section = parts[0]
+        # the fixed fields' values before the set (copied: a list may be set in place)
+        old = copy.deepcopy(_fixed_values(doc.get(section), section)) if section in FIXED else {}
         try:
             paths.set_in(doc, path, value)
         except paths.PathError as err:
             raise TimelineError(index, path, err.message) from None
-        fixed = _fixed_field(before, doc.get(parts[0]), parts[0])
+        fixed = _fixed_field(old, doc.get(section), section) if old else None
         if fixed:
             raise TimelineError(index, path, f"{fixed} cannot change during a run")
     return doc
