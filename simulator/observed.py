@@ -16,15 +16,18 @@ BUILTIN = "builtin:"
 
 
 def load_observed(ref: str | None) -> pd.DataFrame:
-    """Observed exports: columns month (YYYY-MM), destination, observed_t, source.
+    """Observed exports: columns month (YYYY-MM), destination, observed_t, source, derived.
 
     ``ref`` is ``builtin:<name>`` for a file shipped in ``simulator/data/`` or a CSV path
-    with columns month, destination, tonnes (and optionally source).
+    with columns month, destination, tonnes (and optionally source and note). ``derived``
+    is True where the note starts with ``DERIVED`` (a figure back-calculated from a
+    reported change or share, not stated by the source).
     """
     import pandas as pd  # here: loading a scenario checks paths without importing pandas
 
+    cols = ["month", "destination", "observed_t", "source", "derived"]
     if ref is None:
-        return pd.DataFrame(columns=["month", "destination", "observed_t", "source"])
+        return pd.DataFrame(columns=cols)
     path = observed_path(ref)
     try:
         df = pd.read_csv(path, dtype={"month": str, "destination": str})
@@ -32,8 +35,9 @@ def load_observed(ref: str | None) -> pd.DataFrame:
         raise InputError([_parse_problem(str(path), err)]) from None
     if "source" not in df:
         df["source"] = str(path)
-    return df.rename(columns={"tonnes": "observed_t"})[
-        ["month", "destination", "observed_t", "source"]]
+    note = df["note"].fillna("").astype(str) if "note" in df else pd.Series("", index=df.index)
+    df["derived"] = note.str.upper().str.startswith("DERIVED")
+    return df.rename(columns={"tonnes": "observed_t"})[cols]
 
 
 def _parse_problem(file: str, err: Exception) -> Problem:

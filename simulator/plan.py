@@ -244,10 +244,42 @@ def _feedstock(st: Scenario, region: str) -> float:
     civil regime): what needs no licence, plus what needs one and is approved.
     """
     g = st.gate.regions[region]
-    regime, covered = g.regime.civil, g.covered_share.civil
-    if regime == "open":
-        return 1.0
-    return 1.0 - covered + (covered * g.approval_prob.civil if regime == "licensing" else 0.0)
+    return float(first_pass(np.array(REGIMES.index(g.regime.civil)), g.covered_share.civil,
+                            g.approval_prob.civil))
+
+
+def first_pass(regime: np.ndarray, covered: np.ndarray | float,
+               approval: np.ndarray | float) -> np.ndarray:
+    """Expected share (0-1) of tonnes that pass the gate at their first decision, element by
+    element over regime codes (:data:`REGIMES`): all of them while ``open``; the share that
+    needs no licence, plus the licensed share times its approval odds under ``licensing``
+    (none of the licensed share under ``embargo``).
+    """
+    licensed = np.where(regime == REGIMES.index("licensing"), approval, 0.0)
+    return np.where(regime == REGIMES.index("open"), 1.0, 1.0 - covered * (1.0 - licensed))
+
+
+def refused_share(plan: Plan, region: str | None = None) -> list[tuple[int, float]]:
+    """(first day, share 0-1) per timeline phase: the share of China-bound tonnes that the
+    gate would refuse at a first decision, for the buyers of ``region`` (all if None),
+    weighted by each buyer's mean demand times its China share on the phase's first day.
+    A general licence in force that day passes everything but an embargo. A summary of
+    the gate's odds for figures, not a model output.
+    """
+    keep = (np.ones(len(plan.buyers), bool) if region is None
+            else plan.buyer_region == plan.regions.index(region))
+    out = []
+    for ph in plan.phases:
+        g, b, e = ph.gate, ph.buyers, ph.buyers.end_use
+        regime = g.regime[plan.buyer_region, e]
+        passing = first_pass(regime, g.covered[plan.buyer_region, e],
+                             g.approval[plan.buyer_region, e])
+        passing = np.where((g.licence_until >= ph.day) & (regime != REGIMES.index("embargo")),
+                           1.0, passing)
+        w = (plan.demand_mean[min(ph.day, plan.days - 1)] * b.china_share)[keep]
+        out.append((ph.day, float(1.0 - (w * passing[keep]).sum() / w.sum())
+                    if w.sum() > 0 else 0.0))
+    return out
 
 
 def _supply(phases: list[tuple[int, Scenario]], names: list[str], start: dt.date, days: int

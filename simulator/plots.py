@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch
 
 from simulator.schema import Scenario  # noqa: E402
 
@@ -19,19 +20,59 @@ def _marked(scenario: Scenario) -> list:
     return [e for e in scenario.timeline if e.shade]
 
 
-def _events(ax: plt.Axes, scenario: Scenario, label: bool = True) -> None:
-    """Shade the spans between marked timeline events and number each event at the top
-    (the key is added under the figure by :func:`_event_key`).
+SHADE = "0.25"  # grey of the gate's refused share; alpha = SHADE_ALPHA x share
+SHADE_ALPHA = 0.45
+
+
+def _refused(scenario: Scenario, regions: list[str | None]) -> dict[str | None, list]:
+    """Per region (None: all buyers), :func:`simulator.plan.refused_share` of the scenario's
+    timeline phases, from one compiled plan.
     """
-    marked = _marked(scenario)
-    end = np.datetime64(scenario.horizon.end)
-    for i, ev in enumerate(marked):
-        start = np.datetime64(ev.date)
-        stop = np.datetime64(marked[i + 1].date) if i + 1 < len(marked) else end
-        ax.axvspan(start, stop, color="0.5" if i % 2 == 0 else "0.8", alpha=0.12, lw=0)
-        ax.axvline(start, color="0.35", lw=0.8, ls="--")
+    from simulator.plan import compile_plan, refused_share
+
+    plan = compile_plan(scenario)
+    return {r: refused_share(plan, r if r in plan.regions else None) for r in regions}
+
+
+def _gate_shade(ax: plt.Axes, scenario: Scenario, spans: list[tuple[int, float]]) -> Patch:
+    """Shade each timeline phase by ``spans``' share of China-bound tonnes the gate would
+    refuse at a first decision: darker is tighter. Returns a legend handle.
+    """
+    start = np.datetime64(scenario.horizon.start)
+    end = (np.datetime64(scenario.horizon.end) + 1 - start).astype(int)
+    for k, (day, share) in enumerate(spans):
+        stop = spans[k + 1][0] if k + 1 < len(spans) else end
+        if share > 0:
+            ax.axvspan(start + day, start + stop, color=SHADE, alpha=SHADE_ALPHA * share, lw=0)
+    return Patch(color=SHADE, alpha=SHADE_ALPHA * 0.5,
+                 label="grey: share of China-bound t refused at a first decision "
+                       "(darker = tighter)")
+
+
+def _legend(ax: plt.Axes, shade: Patch, title: str | None = None) -> None:
+    """The axes' legend with the gate's shading added, above the axes (data fill every
+    corner of these figures), under ``title`` (the figure's title: a suptitle would
+    overlap a legend placed outside the axes).
+    """
+    handles, labels = ax.get_legend_handles_labels()
+    ax.figure.legend([*handles, shade], [*labels, shade.get_label()], loc="outside upper center",
+                     fontsize=8, ncols=3, frameon=False, title=title, title_fontsize=12)
+
+
+def _events(ax: plt.Axes, scenario: Scenario, label: bool = True) -> None:
+    """Draw marked timeline events as dashed lines numbered at the top (the key is added
+    under the figure by :func:`_event_key`), the other events as dotted lines.
+    """
+    k = 0
+    for ev in scenario.timeline:
+        at = np.datetime64(ev.date)
+        if not ev.shade:
+            ax.axvline(at, color="0.55", lw=0.6, ls=":")
+            continue
+        k += 1
+        ax.axvline(at, color="0.35", lw=0.8, ls="--")
         if label:
-            ax.text(start, 1.0, str(i + 1), transform=ax.get_xaxis_transform(), ha="center",
+            ax.text(at, 1.0, str(k), transform=ax.get_xaxis_transform(), ha="center",
                     va="center", fontsize=7, color="0.15", clip_on=False,
                     bbox={"boxstyle": "circle,pad=0.2", "fc": "white", "ec": "0.35", "lw": 0.6})
 
@@ -40,11 +81,12 @@ def _event_key(fig: Figure, scenario: Scenario) -> None:
     """The numbered timeline events, as a wrapped footnote under the figure."""
     import textwrap
 
-    marked = _marked(scenario)
-    if not marked:
+    items = [f"({i + 1}) {e.date:%d %b %Y}: {e.label}" for i, e in enumerate(_marked(scenario))]
+    if len(items) < len(scenario.timeline):
+        items.append("dotted: other timeline events (listed in report.md)")
+    if not items:
         return
-    items = [f"({i + 1}) {e.date:%d %b %Y}: {e.label}".replace(" ", "\u00a0")
-             for i, e in enumerate(marked)]  # no-break spaces: wrap between events only
+    items = [x.replace(" ", "\u00a0") for x in items]  # no-break spaces: wrap between items
     text = "\n".join(textwrap.wrap("   ".join(items), 170, break_long_words=False))
     fig.supxlabel(text, x=0.01, ha="left", fontsize=7, color="0.25")
 
@@ -55,6 +97,35 @@ def _dates(ax: plt.Axes) -> None:
     ax.grid(alpha=0.3)
 
 
+def _derived(scenario: Scenario) -> set[tuple[str, str]]:
+    """(month, destination) of the scenario's observed figures that are derived, not stated
+    by their source (none if the data file cannot be read where the figure is drawn).
+    """
+    from simulator.observed import load_observed
+    from simulator.yamlsrc import InputError
+
+    try:
+        obs = load_observed(scenario.observed_exports)
+    except (OSError, InputError):
+        return set()
+    return set(zip(obs.month[obs.derived], obs.destination[obs.derived], strict=True))
+
+
+def _observed(ax: plt.Axes, d: pd.DataFrame, derived: set[tuple[str, str]], ms: float) -> None:
+    """Observed monthly tonnes at ``d.t``: filled where the source states the figure, hollow
+    where it was back-calculated from a reported change or share.
+    """
+    obs = d.dropna(subset=["observed_t"])
+    back = np.array([(m, x) in derived for m, x in zip(obs.month, obs.destination,
+                                                       strict=True)], dtype=bool)
+    if (~back).any():
+        ax.plot(obs.t[~back], obs.observed_t[~back], "o", color=OBSERVED, ms=ms,
+                label="observed (China customs, HS 8505.11)")
+    if back.any():
+        ax.plot(obs.t[back], obs.observed_t[back], "o", mfc="white", mec=OBSERVED, mew=1.5,
+                ms=ms, label="observed, derived from a reported change or share")
+
+
 def exports(df: pd.DataFrame, scenario: Scenario, destination: str = "WORLD") -> Figure:
     """Monthly tonnes dispatched by China to ``destination``: model band vs observed."""
     d = df[df.destination == destination].copy()
@@ -63,26 +134,26 @@ def exports(df: pd.DataFrame, scenario: Scenario, destination: str = "WORLD") ->
     ax.fill_between(d.t, d.dispatched_t_p5, d.dispatched_t_p95, color=BAND, alpha=0.6,
                     label="model, p5–p95 of replications")
     ax.plot(d.t, d.dispatched_t_mean, color=LINE, lw=2, label="model, mean")
-    obs = d.dropna(subset=["observed_t"])
-    if len(obs):
-        ax.plot(obs.t, obs.observed_t, "o", color=OBSERVED, ms=6,
-                label="observed (China customs, HS 8505.11)")
+    _observed(ax, d, _derived(scenario), ms=6)
+    shade = _gate_shade(ax, scenario, _refused(scenario, [destination])[destination])
     _events(ax, scenario)
     _event_key(fig, scenario)
     _dates(ax)
     ax.set_ylim(bottom=0)
     ax.set_ylabel("NdFeB magnets dispatched (t/month)")
-    ax.set_title(f"China's magnet exports to {destination}: licensing gate outflow vs observed",
-                 pad=12)
-    ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
+    _legend(ax, shade, f"China's magnet exports to {destination}: licensing gate outflow vs "
+            "observed")
     return fig
 
 
 def cover(df: pd.DataFrame, scenario: Scenario) -> Figure:
     """Days of cover on hand per sector: median, p25–p75 and p5–p95 across replications."""
+    from simulator.ensemble import COVER_BINS
+
     sectors = list(dict.fromkeys(df.sector))
     fig, axes = plt.subplots(len(sectors), 1, figsize=(10, 2.2 * len(sectors) + 0.6),
                              sharex=True, layout="constrained", squeeze=False)
+    spans = _refused(scenario, [None])[None]
     for ax, s in zip(axes[:, 0], sectors, strict=True):
         d = df[df.sector == s]
         t = pd.to_datetime(d.date)
@@ -91,13 +162,15 @@ def cover(df: pd.DataFrame, scenario: Scenario) -> Figure:
         ax.fill_between(t, d.cover_days_p25, d.cover_days_p75, color=LINE, alpha=0.35,
                         lw=0, label="p25–p75")
         ax.plot(t, d.cover_days_p50, color=LINE, lw=1.5, label="median")
+        if d.cover_days_p95.max() >= COVER_BINS - 1:
+            ax.axhline(COVER_BINS - 1, color="0.4", lw=0.8, ls="-.",
+                       label=f"{COVER_BINS - 1} days: cover is counted up to here")
+        shade = _gate_shade(ax, scenario, spans)
         _events(ax, scenario, label=ax is axes[0, 0])
         _dates(ax)
         ax.set_ylim(bottom=0)
         ax.set_ylabel(f"{s}\ncover (days)")
-    axes[0, 0].legend(loc="lower left", fontsize=8, ncols=3)
-    axes[0, 0].set_title("Days of magnet cover on hand by sector, across replications",
-                         pad=12)
+    _legend(axes[0, 0], shade, "Days of magnet cover on hand by sector, across replications")
     _event_key(fig, scenario)
     return fig
 
@@ -122,34 +195,45 @@ def backlog(df: pd.DataFrame, scenario: Scenario) -> Figure:
     ax.fill_between(t, df.backlog_t_p5, df.backlog_t_p95, color=BAND, alpha=0.6,
                     label="p5–p95")
     ax.plot(t, df.backlog_t_mean, color=LINE, lw=2, label="mean")
+    shade = _gate_shade(ax, scenario, _refused(scenario, [None])[None])
     _events(ax, scenario)
     _event_key(fig, scenario)
     _dates(ax)
     ax.set_ylim(bottom=0)
-    ax.set_ylabel("awaiting a licence decision (t)")
-    ax.set_title("Licence backlog at China's export gate", pad=12)
-    ax.legend(loc="upper left", fontsize=8)
+    ax.set_ylabel("licence backlog (t): awaiting\na decision or a re-filing")
+    _legend(ax, shade, "Licence backlog at China's export gate")
     return fig
 
 
 def _place_labels(ax: plt.Axes, xs: np.ndarray, ys: np.ndarray, labels: list[str]) -> None:
     """Annotate points, moving a label to another side of its point if it would overlap
-    one already placed (greedy, in display pixels; about 6 px per character at 8 pt).
+    a point or a label already placed (greedy, in display pixels; about 6 px per character
+    at 8 pt).
     """
     fig = ax.figure
     fig.canvas.draw()  # fixes the limits so data -> pixel is final
-    placed: list[tuple[float, float, float, float]] = []
+    placed: list[tuple[float, float, float, float]] = [
+        (px - 5, py - 5, px + 5, py + 5) for px, py in ax.transData.transform(
+            np.column_stack([xs, ys]))]
     sides = [(6, 4, "left"), (6, -12, "left"), (-6, 4, "right"), (-6, -12, "right"),
-             (6, 14, "left"), (6, -22, "left")]
+             (6, 14, "left"), (6, -22, "left"), (-6, 14, "right"), (-6, -22, "right"),
+             (6, 26, "left"), (6, -34, "left"), (-6, 26, "right"), (-6, -34, "right")]
+
+    def overlap(box: tuple[float, float, float, float]) -> float:
+        return sum(max(0.0, min(box[2], b[2]) - max(box[0], b[0])) *
+                   max(0.0, min(box[3], b[3]) - max(box[1], b[1])) for b in placed)
+
     for x, y, text in sorted(zip(xs, ys, labels, strict=True), key=lambda p: (p[0], p[1])):
         px, py = ax.transData.transform((x, y))
         w, h = 6.0 * len(text), 11.0
+        options = []
         for dx, dy, ha in sides:
             x0 = px + dx if ha == "left" else px + dx - w
             box = (x0, py + dy, x0 + w, py + dy + h)
-            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
-                       for b in placed):
+            options.append((overlap(box), box, dx, dy, ha))
+            if options[-1][0] == 0:
                 break
+        _, box, dx, dy, ha = min(options, key=lambda o: o[0])  # the first of the least
         placed.append(box)
         ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx * 0.75, dy * 0.75),
                     ha=ha, fontsize=8)
@@ -161,6 +245,14 @@ def frontier(df: pd.DataFrame) -> Figure:
     """
     fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
     x, y = df.cost_usd_mean.to_numpy() / 1e9, df.unmet_t_cvar95.to_numpy()
+    if "cost_usd_ci95_low" in df:
+        err = np.stack([x - df.cost_usd_ci95_low.to_numpy() / 1e9,
+                        df.cost_usd_ci95_high.to_numpy() / 1e9 - x])
+        if np.isfinite(err).any() and (np.nan_to_num(err) > 0).any():
+            ax.errorbar(x, y, xerr=np.clip(np.nan_to_num(err), 0, None), fmt="none",
+                        ecolor=BAND, elinewidth=2, capsize=3, zorder=2,
+                        label=f"95% interval of the cost difference from "
+                              f"{df.variant.iloc[0]} (paired)")
     ax.scatter(x, y, s=50, color=LINE, zorder=3)
     order = np.lexsort((y, x))
     best, front = np.inf, []
@@ -191,13 +283,15 @@ def validation(df: pd.DataFrame, scenario: Scenario, start: str = "2024-01",
                              layout="constrained", squeeze=False)
     for ax in axes.flat[len(dests):]:
         ax.set_visible(False)
+    spans, derived = _refused(scenario, dests), _derived(scenario)
     for ax, dest in zip(axes.flat, dests, strict=False):
         e = d[d.destination == dest]
         t = pd.to_datetime(e.month) + pd.Timedelta(days=14)
         ax.fill_between(t, e.dispatched_t_p5, e.dispatched_t_p95, color=BAND, alpha=0.6,
                         lw=0, label="model p5–p95")
         ax.plot(t, e.dispatched_t_mean, color=LINE, lw=1.8, label="model mean")
-        ax.plot(t, e.observed_t, "o", color=OBSERVED, ms=5, label="observed")
+        _observed(ax, e.assign(t=t), derived, ms=5)
+        shade = _gate_shade(ax, scenario, spans[dest])
         _events(ax, scenario, label=True)
         _dates(ax)
         ax.set_xlim(pd.Timestamp(f"{start}-01"), pd.Timestamp(f"{stop}-01") +
@@ -205,7 +299,7 @@ def validation(df: pd.DataFrame, scenario: Scenario, start: str = "2024-01",
         ax.set_ylim(bottom=0)
         ax.set_ylabel("t/month")
         ax.set_title(dest, loc="left", fontsize=10, pad=10)
-    axes[0, 0].legend(loc="lower left", fontsize=8)
-    fig.suptitle("China's NdFeB magnet exports by destination: model (mean, p5–p95) vs customs")
+    _legend(axes[0, 0], shade, "China's NdFeB magnet exports by destination: model (mean, "
+            "p5–p95) vs customs")
     _event_key(fig, scenario)
     return fig

@@ -398,7 +398,8 @@ class TimelineEvent(Section):
     label: str = Field(..., description="Short name shown on figures.")
     source: str = Field(..., description="Citation of what happened, or `assumption: ...`.")
     set: dict[str, Any] = Field(..., description="Dot path -> new value.")
-    shade: bool = Field(False, description="Mark the event on figures as a control/truce.")
+    shade: bool = Field(False, description="Number the event on figures (a control or truce); "
+                        "others are drawn dotted.")
 
 
 class Disruption(Section):
