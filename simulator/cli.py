@@ -151,6 +151,7 @@ def _progress() -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
 
 
 def _print_summary(results: Any) -> None:
+    from simulator.report import sector_units
     from simulator.tables import print_table
 
     s = results.summary
@@ -169,6 +170,9 @@ def _print_summary(results: Any) -> None:
                 "replications (mean [p5–p95])",
                 ("sector", "unmet (t)", "fill rate", "stockout days", "lost units"), rows,
                 left=("sector",))
+    units = sector_units(results.manifest["scenario"])
+    if units:
+        print("lost units: " + "; ".join(f"{sec} in {u}" for sec, u in units.items()))
     print(f"outputs: {results.directory}")
 
 

@@ -103,8 +103,9 @@ def daily_table(rec: Records, plan: Plan, scenario: str, variant: str) -> pa.Tab
     }
     values = {f"{k}_t": getattr(rec, k).ravel() for k in (
         "inventory", "demand", "delivered", "unmet", "received", "released",
-        "licence_backlog", "on_order")}
-    buyer = pa.table({**cols, **values})
+        "licence_backlog", "on_order", "in_transit")}
+    buyer = pa.table({**cols, **values, "premium_usd": rec.premium_usd.ravel(),
+                      "substituted_share": rec.substituted_share.ravel()})
     nr = len(plan.regions)
     region = pa.table({
         "scenario": [scenario] * (days * nr), "variant": [variant] * (days * nr),

@@ -170,7 +170,9 @@ class Results:
         """``frames`` as :func:`frames_of` gives them; ``sectors``: the sector rows of
         :attr:`replications`, if at hand (for the shortage figure).
         """
-        self.directory, self.manifest, self._sectors = directory, manifest, sectors
+        # absolute, so that the lazily read files are found after a change of directory
+        self.directory = directory.absolute() if directory is not None else None
+        self.manifest, self._sectors = manifest, sectors
         self.summary: pd.DataFrame = frames["summary"]
         self.exports: pd.DataFrame = frames["exports"]
         self._replications: pd.DataFrame | None = frames.get("replications")
@@ -212,7 +214,11 @@ class Results:
     @property
     def daily(self) -> pd.DataFrame:
         """Daily rows (read from ``daily.parquet`` in the run directory)."""
-        if self.directory is None or not (self.directory / "daily.parquet").exists():
+        if self.directory is None:
+            raise FileNotFoundError("these results have no run directory to read from")
+        if not self.directory.is_dir():
+            raise FileNotFoundError(f"{self.directory}: run directory not found")
+        if not (self.directory / "daily.parquet").exists():
             raise FileNotFoundError("this run kept no daily rows (see --daily-replications)")
         return pd.read_parquet(self.directory / "daily.parquet")
 
