@@ -78,8 +78,10 @@ def report_text(comp: Comparison, figures: bool = True) -> str:
         f"Means over replications, and paired differences against `{ref}` with 95% "
         "confidence intervals (t distribution of the per-replication differences). Every "
         "variant sees the same demand, transit and licensing draws in replication *k* "
-        "(common random numbers), so an interval that excludes 0 is a policy effect, not "
-        "noise. Costs: holding of buyer stock and stockpiles, premiums over China's price, "
+        "(common random numbers), so the intervals are those of the policy's effect; one "
+        "that excludes 0 is unlikely to be noise for that one variant and metric, but at a "
+        "95% level about one interval in twenty excludes 0 by chance, and this table holds "
+        "many. Costs: holding of buyer stock and stockpiles, premiums over China's price, "
         "and lost units valued per sector (`costs:`); one-off investments are not included.",
         "", _markdown(report_rows(comp)), "",
         "All metrics, and lost units per sector: `comparison.csv`; distributions: "
@@ -88,5 +90,8 @@ def report_text(comp: Comparison, figures: bool = True) -> str:
     if figures:
         text += ["## Cost vs tail shortage", "", "![frontier](figures/frontier.png)", "",
                  "Lower left is better: expected total cost against the mean unmet tonnes of "
-                 "the worst 5% of replications (CVaR95).", ""]
+                 "the worst 5% of replications (CVaR95). Bars: the 95% interval of each "
+                 f"variant's cost difference from `{ref}` (paired); CVaR95 of "
+                 f"{m['replications']} replications has no interval here, so points close "
+                 "in the vertical may not differ.", ""]
     return "\n".join(text)

@@ -154,12 +154,21 @@ class Comparison:
 
     @property
     def frontier(self) -> pd.DataFrame:
-        """Per variant: expected total cost (USD) and CVaR95 of total unmet tonnes (t)."""
+        """Per variant: expected total cost (USD), the 95% interval of that cost as the first
+        variant's mean cost plus the paired interval of the difference (zero width for the
+        first), and CVaR95 of total unmet tonnes (t).
+        """
         rows = []
+        ref_cost = self.arms[0].values("cost_usd")
         for a in self.arms:
             cost, unmet = a.values("cost_usd"), a.values("unmet_t")
+            paired = paired_stats(cost, ref_cost)
             rows.append({"variant": a.variant.name,
                          "cost_usd_mean": float(np.nanmean(cost)),
+                         "cost_usd_ci95_low": float(np.nanmean(ref_cost)) +
+                         paired["diff_ci95_low"],
+                         "cost_usd_ci95_high": float(np.nanmean(ref_cost)) +
+                         paired["diff_ci95_high"],
                          "unmet_t_mean": float(np.nanmean(unmet)),
                          "unmet_t_cvar95": metrics.cvar95(unmet),
                          "fill_rate_mean": float(np.nanmean(a.values("fill_rate")))})
@@ -172,13 +181,19 @@ class Comparison:
         return plots.frontier(self.frontier)
 
 
-def frontier_of(summary: pd.DataFrame) -> pd.DataFrame:
-    """:attr:`Comparison.frontier` rebuilt from a comparison's ``summary.csv``."""
+def frontier_of(summary: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """:attr:`Comparison.frontier` rebuilt from a comparison's ``summary.csv`` and
+    ``comparison.csv`` (``table``).
+    """
     total = summary[summary.level == "total"].set_index(["metric", "variant"])
     order = list(dict.fromkeys(summary.variant))
+    cost = total.loc["cost_usd", "mean"].reindex(order).to_numpy()
+    diff = table[table.metric == "cost_usd"].set_index("variant").reindex(order)
     return pd.DataFrame({
         "variant": order,
-        "cost_usd_mean": total.loc["cost_usd", "mean"].reindex(order).to_numpy(),
+        "cost_usd_mean": cost,
+        "cost_usd_ci95_low": cost[0] + diff.diff_ci95_low.to_numpy(),
+        "cost_usd_ci95_high": cost[0] + diff.diff_ci95_high.to_numpy(),
         "unmet_t_mean": total.loc["unmet_t", "mean"].reindex(order).to_numpy(),
         "unmet_t_cvar95": total.loc["unmet_t", "cvar95"].reindex(order).to_numpy(),
         "fill_rate_mean": total.loc["fill_rate", "mean"].reindex(order).to_numpy(),
@@ -191,7 +206,8 @@ def redraw(directory: Path) -> list[Path]:
 
     from simulator import plots
 
-    fig = plots.frontier(frontier_of(pd.read_csv(directory / "summary.csv")))
+    fig = plots.frontier(frontier_of(pd.read_csv(directory / "summary.csv"),
+                                     pd.read_csv(directory / "comparison.csv")))
     path = directory / "figures" / "frontier.png"
     path.parent.mkdir(exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -3,8 +3,9 @@
 Per replication, each entity (a buyer, or the sum of the buyers of a sector, a region or
 all of them) gets a vector of metrics computed from its daily series; across replications
 each metric gets mean, p5, p50, p95 and CVaR95 (the mean of the worst 5% of replications,
-at least one). "Worst" is the highest value, except for metrics where more is better
-(``fill_rate``, ``min_cover_days``, ``days_to_first_stockout``), where it is the lowest.
+at least one). "Worst" is the highest value, except for metrics where more is better for
+buyers (``fill_rate``, ``min_cover_days``, ``days_to_first_stockout``, and the gate's
+``approval_rate`` and ``dispatched_t``), where it is the lowest.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ SHORTAGE_METRICS = (
 COST_METRICS = ("holding_cost_usd", "premium_usd", "shortage_cost_usd", "cost_usd")
 ALL_METRICS = SHORTAGE_METRICS + COST_METRICS
 GATE_METRICS = ("backlog_peak_t", "mean_review_days", "approval_rate", "dispatched_t")
-HIGHER_IS_BETTER = frozenset({"fill_rate", "min_cover_days", "days_to_first_stockout"})
+HIGHER_IS_BETTER = frozenset({"fill_rate", "min_cover_days", "days_to_first_stockout",
+                              "approval_rate", "dispatched_t"})
 EPS_T = 1e-9  # tonnes below which a day counts as served in full
 RECOVERED_SHARE = 0.9  # recovered once cover is back to 90% of its pre-shock median
 

@@ -415,7 +415,8 @@ def test_frontier_from_summary_csv_matches_and_magsim_plot_redraws_it(crn_pair, 
     from simulator.comparison import frontier_of
 
     _, comp = crn_pair
-    rebuilt = frontier_of(pd.read_csv(comp.directory / "summary.csv"))
+    rebuilt = frontier_of(pd.read_csv(comp.directory / "summary.csv"),
+                          pd.read_csv(comp.directory / "comparison.csv"))
     pd.testing.assert_frame_equal(rebuilt, comp.frontier, rtol=1e-6)
     png = comp.directory / "figures" / "frontier.png"
     png.unlink()
