@@ -71,7 +71,9 @@ def longest_run(flags: np.ndarray) -> int:
 
 def recovery_days(short: np.ndarray, cover: np.ndarray, target: float) -> float:
     """Days from the first stockout until cover is back at ``target`` (days); NaN if no
-    stockout, and censored at the horizon's end if cover never gets back.
+    stockout, and censored at the horizon's end if cover never gets back. Metrics pass the
+    series from the shock day on, so a stockout before the shock does not stand in for one
+    caused by it.
     """
     hits = np.flatnonzero(short)
     if not len(hits):
@@ -100,7 +102,7 @@ def series_metrics(demand: np.ndarray, unmet: np.ndarray, cover: np.ndarray,
         total, lost, 1.0 - lost / total if total > 0 else 1.0, float(short.sum()),
         float(longest_run(short)), float(short.any()), lost * 1000.0 / kg_per_unit,
         float(cover.min()), float(after[0]) if len(after) else math.nan,
-        recovery_days(short, cover, target),
+        recovery_days(short[shock:], cover[shock:], target),
     ]
 
 

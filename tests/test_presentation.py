@@ -15,7 +15,7 @@ from conftest import CONTROLS, scenario
 from scipy import stats
 
 from simulator import compile_plan
-from simulator.metrics import across
+from simulator.metrics import across, series_metrics
 from simulator.observed import load_observed
 from simulator.plan import first_pass, refused_share
 from simulator.report import _lost_units, _number, _timeline
@@ -161,3 +161,16 @@ def test_daily_rows_rebuild_cover_and_premium_with_substitution(tmp_path):
         inv = np.concatenate(([plan.initial_stock[0]], d.inventory_t.to_numpy()))
         np.testing.assert_allclose(inv[1:], inv[:-1] + d.received_t + d.released_t
                                    - d.delivered_t, rtol=0, atol=1e-9)
+
+
+def test_recovery_counts_from_the_first_stockout_after_the_shock():
+    """Shock on day 5. A stockout on day 0 (before it) recovers at once; the disruption's
+    stockout from day 6 never recovers: recovery is censored at 4 days (days 6-9), not 1."""
+    from simulator.metrics import SHORTAGE_METRICS
+
+    unmet = np.array([1, 0, 0, 0, 0, 0, 1, 1, 1, 1.0])
+    cover = np.array([0, 5, 5, 5, 5, 5, 0, 0, 0, 0.0])
+    got = dict(zip(SHORTAGE_METRICS, series_metrics(np.ones(10), unmet, cover, 2.0, 5),
+                   strict=True))
+    assert got["days_to_first_stockout"] == 1.0 and got["recovery_days"] == 4.0
+    assert got["stockout_days"] == 5.0  # the pre-shock day still counts as short
