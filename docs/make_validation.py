@@ -17,44 +17,56 @@ import pandas as pd
 
 import simulator
 from simulator import plots
+from simulator.observed import load_observed
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- table:start -->", "<!-- table:end -->"
+
+
+def derived(ex: pd.DataFrame) -> pd.Series:
+    """True for the observed months the data file marks as derived (back-calculated from a
+    reported change or share), by (destination, month)."""
+    obs = load_observed("builtin:china_magnet_exports")
+    flags = obs.set_index(["destination", "month"]).derived
+    return flags.reindex(pd.MultiIndex.from_frame(ex[["destination", "month"]])).fillna(False)
 
 
 def table(ex: pd.DataFrame) -> str:
     """Markdown rows: every observed month and destination, model mean vs observed."""
     obs = ex.dropna(subset=["observed_t"]).copy()
     obs["error"] = obs.dispatched_t_mean / obs.observed_t - 1
+    obs["mark"] = ["†" if d else "" for d in derived(obs)]
     lines = ["| month | destination | observed (t) | model mean (t) | p5–p95 (t) | error |",
              "|---|---|---:|---:|---:|---:|"]
     for r in obs.sort_values(["destination", "month"]).itertuples():
-        lines.append(f"| {r.month} | {r.destination} | {r.observed_t:,.0f} | "
+        lines.append(f"| {r.month} | {r.destination} | {r.observed_t:,.0f}{r.mark} | "
                      f"{r.dispatched_t_mean:,.0f} | {r.dispatched_t_p5:,.0f}–"
                      f"{r.dispatched_t_p95:,.0f} | {r.error:+.0%} |")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n\n† derived in the data file from a reported change or share."
 
 
 def checks(ex: pd.DataFrame) -> str:
     """Markdown rows: the acceptance targets of the replay and whether they hold."""
-    obs = ex.dropna(subset=["observed_t"]).set_index(["destination", "month"])
+    obs = ex.dropna(subset=["observed_t"]).copy()
+    obs["derived"] = derived(obs).to_numpy()
+    obs = obs.set_index(["destination", "month"])
     rows = ["| check | observed (t) | model mean (t) | error | tolerance | holds |",
             "|---|---:|---:|---:|---:|---|"]
 
-    def row(name: str, o: float, m: float, tol: float) -> None:
+    def row(name: str, o: float, m: float, tol: float, mark: str = "") -> None:
         err = m / o - 1
-        rows.append(f"| {name} | {o:,.0f} | {m:,.0f} | {err:+.1%} | ±{tol:.0%} | "
+        rows.append(f"| {name} | {o:,.0f}{mark} | {m:,.0f} | {err:+.1%} | ±{tol:.0%} | "
                     f"{'yes' if abs(err) <= tol else '**no**'} |")
 
     for month in ("2025-04", "2025-05", "2025-06", "2025-07"):
         r = obs.loc[("WORLD", month)]
-        row(f"WORLD {month}", r.observed_t, r.dispatched_t_mean, 0.25)
+        row(f"WORLD {month}", r.observed_t, r.dispatched_t_mean, 0.25, "†" if r.derived else "")
     pre = obs.loc["WORLD"].loc[lambda d: d.index < "2025-04"]
-    row(f"WORLD mean of {len(pre)} months before Apr 2025", pre.observed_t.mean(),
-        pre.dispatched_t_mean.mean(), 0.15)
+    row(f"WORLD mean of {len(pre)} months before Apr 2025 ({pre.derived.sum()} derived)",
+        pre.observed_t.mean(), pre.dispatched_t_mean.mean(), 0.15)
     for month in ("2025-05", "2025-06", "2025-07"):
         r = obs.loc[("US", month)]
-        row(f"US {month}", r.observed_t, r.dispatched_t_mean, 0.40)
+        row(f"US {month}", r.observed_t, r.dispatched_t_mean, 0.40, "†" if r.derived else "")
     return "\n".join(rows)
 
 
