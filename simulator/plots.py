@@ -34,19 +34,31 @@ def _refused(scenario: Scenario, regions: list[str | None]) -> dict[str | None, 
     return {r: refused_share(plan, r if r in plan.regions else None) for r in regions}
 
 
-def _gate_shade(ax: plt.Axes, scenario: Scenario, spans: list[tuple[int, float]]) -> Patch:
+def _gate_shade(ax: plt.Axes, scenario: Scenario, spans: list[tuple[int, float]],
+                percent: bool = False) -> Patch:
     """Shade each timeline phase by ``spans``' share of China-bound tonnes the gate would
-    refuse at a first decision: darker is tighter. Returns a legend handle.
+    refuse at a first decision: darker is tighter. With ``percent``, runs of one share at
+    least 45 days long are labelled with it at the foot of the axes. Returns a legend handle.
     """
     start = np.datetime64(scenario.horizon.start)
-    end = (np.datetime64(scenario.horizon.end) + 1 - start).astype(int)
+    end = int((np.datetime64(scenario.horizon.end) + 1 - start).astype(int))
+    runs: list[list] = []  # [first day, stop day, share], consecutive phases of one share
     for k, (day, share) in enumerate(spans):
         stop = spans[k + 1][0] if k + 1 < len(spans) else end
-        if share > 0:
-            ax.axvspan(start + day, start + stop, color=SHADE, alpha=SHADE_ALPHA * share, lw=0)
+        if runs and abs(runs[-1][2] - share) < 1e-9:
+            runs[-1][1] = stop
+        else:
+            runs.append([day, stop, share])
+    for day, stop, share in runs:
+        if share <= 0:
+            continue
+        ax.axvspan(start + day, start + stop, color=SHADE, alpha=SHADE_ALPHA * share, lw=0)
+        if percent and stop - day >= 45:
+            ax.text(start + (day + stop) // 2, 0.02, f"{share:.0%}", ha="center", va="bottom",
+                    fontsize=7, color="0.25", transform=ax.get_xaxis_transform())
+    label = "grey: share of China-bound t refused\nat a first decision (darker = tighter"
     return Patch(color=SHADE, alpha=SHADE_ALPHA * 0.5,
-                 label="grey: share of China-bound t refused at a first decision "
-                       "(darker = tighter)")
+                 label=label + ("; % at foot)" if percent else ")"))
 
 
 def _legend(ax: plt.Axes, shade: Patch, title: str | None = None) -> None:
@@ -67,7 +79,7 @@ def _events(ax: plt.Axes, scenario: Scenario, label: bool = True) -> None:
     for ev in scenario.timeline:
         at = np.datetime64(ev.date)
         if not ev.shade:
-            ax.axvline(at, color="0.55", lw=0.6, ls=":")
+            ax.axvline(at, color="0.4", lw=0.8, ls=":")
             continue
         k += 1
         ax.axvline(at, color="0.35", lw=0.8, ls="--")
@@ -135,7 +147,7 @@ def exports(df: pd.DataFrame, scenario: Scenario, destination: str = "WORLD") ->
                     label="model, p5–p95 of replications")
     ax.plot(d.t, d.dispatched_t_mean, color=LINE, lw=2, label="model, mean")
     _observed(ax, d, _derived(scenario), ms=6)
-    shade = _gate_shade(ax, scenario, _refused(scenario, [destination])[destination])
+    shade = _gate_shade(ax, scenario, _refused(scenario, [destination])[destination], True)
     _events(ax, scenario)
     _event_key(fig, scenario)
     _dates(ax)
@@ -153,7 +165,7 @@ def cover(df: pd.DataFrame, scenario: Scenario) -> Figure:
     sectors = list(dict.fromkeys(df.sector))
     fig, axes = plt.subplots(len(sectors), 1, figsize=(10, 2.2 * len(sectors) + 0.6),
                              sharex=True, layout="constrained", squeeze=False)
-    spans = _refused(scenario, [None])[None]
+    spans, shades = _refused(scenario, [None])[None], []
     for ax, s in zip(axes[:, 0], sectors, strict=True):
         d = df[df.sector == s]
         t = pd.to_datetime(d.date)
@@ -163,14 +175,16 @@ def cover(df: pd.DataFrame, scenario: Scenario) -> Figure:
                         lw=0, label="p25–p75")
         ax.plot(t, d.cover_days_p50, color=LINE, lw=1.5, label="median")
         if d.cover_days_p95.max() >= COVER_BINS - 1:
-            ax.axhline(COVER_BINS - 1, color="0.4", lw=0.8, ls="-.",
-                       label=f"{COVER_BINS - 1} days: cover is counted up to here")
-        shade = _gate_shade(ax, scenario, spans)
+            ax.axhline(COVER_BINS - 1, color="0.4", lw=0.8, ls="-.")
+            ax.text(0.995, COVER_BINS - 1, f"cover is counted up to {COVER_BINS - 1} days ",
+                    transform=ax.get_yaxis_transform(), ha="right", va="top", fontsize=7,
+                    color="0.3")
+        shades.append(_gate_shade(ax, scenario, spans, percent=ax is axes[0, 0]))
         _events(ax, scenario, label=ax is axes[0, 0])
         _dates(ax)
         ax.set_ylim(bottom=0)
         ax.set_ylabel(f"{s}\ncover (days)")
-    _legend(axes[0, 0], shade, "Days of magnet cover on hand by sector, across replications")
+    _legend(axes[0, 0], shades[0], "Days of magnet cover on hand by sector, across replications")
     _event_key(fig, scenario)
     return fig
 
@@ -195,7 +209,7 @@ def backlog(df: pd.DataFrame, scenario: Scenario) -> Figure:
     ax.fill_between(t, df.backlog_t_p5, df.backlog_t_p95, color=BAND, alpha=0.6,
                     label="p5–p95")
     ax.plot(t, df.backlog_t_mean, color=LINE, lw=2, label="mean")
-    shade = _gate_shade(ax, scenario, _refused(scenario, [None])[None])
+    shade = _gate_shade(ax, scenario, _refused(scenario, [None])[None], True)
     _events(ax, scenario)
     _event_key(fig, scenario)
     _dates(ax)
@@ -244,10 +258,10 @@ def frontier(df: pd.DataFrame) -> Figure:
     dashed line joins the variants no other variant beats on both axes.
     """
     fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
-    x, y = df.cost_usd_mean.to_numpy() / 1e9, df.unmet_t_cvar95.to_numpy()
+    x, y = df.cost_usd_mean.to_numpy() / 1e6, df.unmet_t_cvar95.to_numpy()
     if "cost_usd_ci95_low" in df:
-        err = np.stack([x - df.cost_usd_ci95_low.to_numpy() / 1e9,
-                        df.cost_usd_ci95_high.to_numpy() / 1e9 - x])
+        err = np.stack([x - df.cost_usd_ci95_low.to_numpy() / 1e6,
+                        df.cost_usd_ci95_high.to_numpy() / 1e6 - x])
         if np.isfinite(err).any() and (np.nan_to_num(err) > 0).any():
             ax.errorbar(x, y, xerr=np.clip(np.nan_to_num(err), 0, None), fmt="none",
                         ecolor=BAND, elinewidth=2, capsize=3, zorder=2,
@@ -263,7 +277,7 @@ def frontier(df: pd.DataFrame) -> Figure:
     ax.plot(x[front], y[front], ls="--", color="0.5", lw=1, zorder=2,
             label="efficient: no variant is cheaper and safer")
     _place_labels(ax, x, y, [str(v) for v in df.variant])
-    ax.set_xlabel("expected total cost (billion USD): holding + premiums + shortage")
+    ax.set_xlabel("expected total cost (USD m): holding + premiums + shortage")
     ax.set_ylabel("CVaR95 of unmet demand (t)")
     ax.set_title("Stockpile policies: cost vs tail shortage (lower left is better)")
     ax.legend(loc="best", fontsize=8)
