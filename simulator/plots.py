@@ -95,7 +95,7 @@ def _event_key(fig: Figure, scenario: Scenario) -> None:
 
     items = [f"({i + 1}) {e.date:%d %b %Y}: {e.label}" for i, e in enumerate(_marked(scenario))]
     if len(items) < len(scenario.timeline):
-        items.append("dotted: other timeline events (listed in report.md)")
+        items.append("dotted: other timeline events (the scenario's timeline; a run's report.md)")
     if not items:
         return
     items = [x.replace(" ", "\u00a0") for x in items]  # no-break spaces: wrap between items
