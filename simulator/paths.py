@@ -60,7 +60,9 @@ def _step(node: Any, key: str, done: list[str], path: str) -> Any:
         raise PathError(path, f"no item {key!r} in {where} (it is a list of {len(node)})")
     options = _children(node)
     if not options:
-        raise PathError(path, f"{where} has no fields (it is {_kind(node)})")
+        hint = (f"; to add keys, set the mapping itself: {where}={{{key}: ...}}"
+                if isinstance(node, dict) and done else "")
+        raise PathError(path, f"{where} has no fields (it is {_kind(node)}){hint}")
     hint = difflib.get_close_matches(key, options, n=1)
     suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
     raise PathError(path, f"no field {key!r} in {where}{suggestion}")

@@ -142,6 +142,10 @@ SET_CASES = {
     "set-no-path": ("=3", "expected PATH=VALUE (got '=3')"),
     "set-empty-segment": ("gate..reviewers=3", "gate..reviewers: not a dot path"),
     "set-into-scalar": ("seed.x=1", "seed.x: seed has no fields (it is a number, 11)"),
+    "set-into-empty-mapping": ("costs.shortage_usd_per_t.wind=5",
+                               "costs.shortage_usd_per_t.wind: costs.shortage_usd_per_t has no "
+                               "fields (it is an empty mapping); to add keys, set the mapping "
+                               "itself: costs.shortage_usd_per_t={wind: ...}"),
     "set-missing-list-item": ("timeline.0.date=2025-02-03",
                               "timeline.0.date: no item '0' in timeline (it is a list of 0)"),
     "set-breaks-horizon": ("horizon.end=2024-12-31", "horizon: end must be after start"),
