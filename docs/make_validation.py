@@ -25,7 +25,8 @@ START, END = "<!-- table:start -->", "<!-- table:end -->"
 
 def derived(ex: pd.DataFrame) -> pd.Series:
     """True for the observed months the data file marks as derived (back-calculated from a
-    reported change or share), by (destination, month)."""
+    reported change or share), by (destination, month).
+    """
     obs = load_observed("builtin:china_magnet_exports")
     flags = obs.set_index(["destination", "month"]).derived
     return flags.reindex(pd.MultiIndex.from_frame(ex[["destination", "month"]])).fillna(False)
