@@ -123,7 +123,8 @@ def write_report(results: object, directory: Path) -> Path:
         "## Shortage (across replications)", "", _table(_shortage(s)), "",
         "Means across replications unless marked p95. † Recovery days: the mean over the "
         "replications that ran out (undefined, —, where none did); days from the first "
-        "stockout until cover on hand is back to 90% of its pre-shock median. For a region "
+        "stockout on or after the shock (the first numbered event) until cover on hand is "
+        "back to 90% of its pre-shock median. For a region "
         "or the total, stockouts count days on which any of its buyers is short, while "
         "recovery is read on the group's pooled cover, so a member can still be short after "
         "the group has recovered; per buyer figures are in `summary.csv`.", "",
@@ -135,21 +136,16 @@ def write_report(results: object, directory: Path) -> Path:
     text += ["## The gate", "", _table(gate), ""]
     if len(timeline):
         text += ["## Timeline", "", _table(timeline), "",
-                 "Numbered events are drawn on the figures; the others change parameters "
-                 "too (the scenario file gives each one's source).", ""]
+                 "Numbered events are dashed lines on the figures, the others dotted; the "
+                 "scenario file gives each one's source.", ""]
+    drawn = [name for name in FIGURES if (directory / "figures" / name).exists()]
+    if drawn:
+        text += ["## Figures", ""]
+        text += [line for name in drawn for line in (f"![{name[:-4]}](figures/{name})", "")]
     text += [
-        "## Figures", "",
-        "![exports](figures/exports_world.png)", "",
-        "![exports US](figures/exports_us.png)", "",
-        "![validation](figures/validation.png)", "",
-        "![backlog](figures/backlog.png)", "", "![cover](figures/cover.png)", "",
-        "![shortage](figures/shortage.png)", "",
         "Full distributions: `summary.csv` (mean, p5, p50, p95, CVaR95 per entity and metric),"
         " `replications.parquet` (one value per replication), `exports_monthly.csv`.", "",
     ]
-    figures = directory / "figures"
-    text = [t for t in text if not t.startswith("![") or
-            (figures / t[t.index("(") + 1:-1].removeprefix("figures/")).exists()]
     path = directory / "report.md"
     path.write_text("\n".join(text))
     return path
