@@ -17,26 +17,17 @@ import pandas as pd
 
 import simulator
 from simulator import plots
-from simulator.observed import load_observed
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- table:start -->", "<!-- table:end -->"
 
 
-def derived(ex: pd.DataFrame) -> pd.Series:
-    """True for the observed months the data file marks as derived (back-calculated from a
-    reported change or share), by (destination, month).
-    """
-    obs = load_observed("builtin:china_magnet_exports")
-    flags = obs.set_index(["destination", "month"]).derived
-    return flags.reindex(pd.MultiIndex.from_frame(ex[["destination", "month"]])).fillna(False)
-
-
-def table(ex: pd.DataFrame) -> str:
+def table(ex: pd.DataFrame, derived: set[tuple[str, str]]) -> str:
     """Markdown rows: every observed month and destination, model mean vs observed."""
     obs = ex.dropna(subset=["observed_t"]).copy()
     obs["error"] = obs.dispatched_t_mean / obs.observed_t - 1
-    obs["mark"] = ["†" if d else "" for d in derived(obs)]
+    obs["mark"] = ["†" if k in derived else ""
+                   for k in zip(obs.month, obs.destination, strict=True)]
     lines = ["| month | destination | observed (t) | model mean (t) | p5–p95 (t) | error |",
              "|---|---|---:|---:|---:|---:|"]
     for r in obs.sort_values(["destination", "month"]).itertuples():
@@ -46,10 +37,10 @@ def table(ex: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n\n† derived in the data file from a reported change or share."
 
 
-def checks(ex: pd.DataFrame) -> str:
+def checks(ex: pd.DataFrame, derived: set[tuple[str, str]]) -> str:
     """Markdown rows: the acceptance targets of the replay and whether they hold."""
     obs = ex.dropna(subset=["observed_t"]).copy()
-    obs["derived"] = derived(obs).to_numpy()
+    obs["derived"] = [k in derived for k in zip(obs.month, obs.destination, strict=True)]
     obs = obs.set_index(["destination", "month"])
     rows = ["| check | observed (t) | model mean (t) | error | tolerance | holds |",
             "|---|---:|---:|---:|---:|---|"]
@@ -81,15 +72,16 @@ def main() -> None:
         res = simulator.run(ROOT / "scenarios" / "replay_2025.yaml", args.replications,
                             args.seed, out=Path(tmp) / "run", figures=False)
         ex = res.exports
+        derived = plots._derived(res.scenario)  # (month, destination) back-calculated
         fig = plots.validation(ex, res.scenario)
         fig.savefig(ROOT / "docs" / "figures" / "replay_vs_observed.png", dpi=110)
     doc = ROOT / "docs" / "validation.md"
     text = doc.read_text()
-    new = (f"{START}\nAcceptance checks ({args.replications} replications):\n\n{checks(ex)}"
-           f"\n\nEvery observed month:\n\n{table(ex)}\n{END}")
+    new = (f"{START}\nAcceptance checks ({args.replications} replications):\n\n"
+           f"{checks(ex, derived)}\n\nEvery observed month:\n\n{table(ex, derived)}\n{END}")
     doc.write_text(re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: new, text,
                           flags=re.S))
-    print(checks(ex))
+    print(checks(ex, derived))
 
 
 if __name__ == "__main__":

@@ -24,14 +24,24 @@ SHADE = "0.25"  # grey of the gate's refused share; alpha = SHADE_ALPHA x share
 SHADE_ALPHA = 0.45
 
 
-def _refused(scenario: Scenario, regions: list[str | None]) -> dict[str | None, list]:
-    """Per region (None: all buyers), :func:`simulator.plan.refused_share` of the scenario's
-    timeline phases, from one compiled plan.
+_REFUSED: dict[str, dict[str | None, list[tuple[int, float]]]] = {}
+
+
+def _refused(scenario: Scenario, region: str | None = None) -> list[tuple[int, float]]:
+    """:func:`simulator.plan.refused_share` of the scenario's timeline phases for ``region``
+    (None, or a destination that is not a region such as WORLD: all buyers). Computed for
+    every region from one compiled plan, kept for the last scenario: a run's figures share it.
     """
     from simulator.plan import compile_plan, refused_share
+    from simulator.scenarios import scenario_hash
 
-    plan = compile_plan(scenario)
-    return {r: refused_share(plan, r if r in plan.regions else None) for r in regions}
+    key = scenario_hash(scenario)
+    if key not in _REFUSED:
+        plan = compile_plan(scenario)
+        _REFUSED.clear()
+        _REFUSED[key] = {r: refused_share(plan, r) for r in (None, *plan.regions)}
+    spans = _REFUSED[key]
+    return spans.get(region, spans[None])
 
 
 def _gate_shade(ax: plt.Axes, scenario: Scenario, spans: list[tuple[int, float]],
@@ -147,7 +157,7 @@ def exports(df: pd.DataFrame, scenario: Scenario, destination: str = "WORLD") ->
                     label="model, p5–p95 of replications")
     ax.plot(d.t, d.dispatched_t_mean, color=LINE, lw=2, label="model, mean")
     _observed(ax, d, _derived(scenario), ms=6)
-    shade = _gate_shade(ax, scenario, _refused(scenario, [destination])[destination], True)
+    shade = _gate_shade(ax, scenario, _refused(scenario, destination), True)
     _events(ax, scenario)
     _event_key(fig, scenario)
     _dates(ax)
@@ -165,7 +175,7 @@ def cover(df: pd.DataFrame, scenario: Scenario) -> Figure:
     sectors = list(dict.fromkeys(df.sector))
     fig, axes = plt.subplots(len(sectors), 1, figsize=(10, 2.2 * len(sectors) + 0.6),
                              sharex=True, layout="constrained", squeeze=False)
-    spans, shades = _refused(scenario, [None])[None], []
+    spans, shades = _refused(scenario), []
     for ax, s in zip(axes[:, 0], sectors, strict=True):
         d = df[df.sector == s]
         t = pd.to_datetime(d.date)
@@ -209,7 +219,7 @@ def backlog(df: pd.DataFrame, scenario: Scenario) -> Figure:
     ax.fill_between(t, df.backlog_t_p5, df.backlog_t_p95, color=BAND, alpha=0.6,
                     label="p5–p95")
     ax.plot(t, df.backlog_t_mean, color=LINE, lw=2, label="mean")
-    shade = _gate_shade(ax, scenario, _refused(scenario, [None])[None], True)
+    shade = _gate_shade(ax, scenario, _refused(scenario), True)
     _events(ax, scenario)
     _event_key(fig, scenario)
     _dates(ax)
@@ -297,7 +307,7 @@ def validation(df: pd.DataFrame, scenario: Scenario, start: str = "2024-01",
                              layout="constrained", squeeze=False)
     for ax in axes.flat[len(dests):]:
         ax.set_visible(False)
-    spans, derived = _refused(scenario, dests), _derived(scenario)
+    derived = _derived(scenario)
     for ax, dest in zip(axes.flat, dests, strict=False):
         e = d[d.destination == dest]
         t = pd.to_datetime(e.month) + pd.Timedelta(days=14)
@@ -305,7 +315,7 @@ def validation(df: pd.DataFrame, scenario: Scenario, start: str = "2024-01",
                         lw=0, label="model p5–p95")
         ax.plot(t, e.dispatched_t_mean, color=LINE, lw=1.8, label="model mean")
         _observed(ax, e.assign(t=t), derived, ms=5)
-        shade = _gate_shade(ax, scenario, spans[dest])
+        shade = _gate_shade(ax, scenario, _refused(scenario, dest))
         _events(ax, scenario, label=True)
         _dates(ax)
         ax.set_xlim(pd.Timestamp(f"{start}-01"), pd.Timestamp(f"{stop}-01") +
