@@ -263,20 +263,29 @@ def _place_labels(ax: plt.Axes, xs: np.ndarray, ys: np.ndarray, labels: list[str
                     ha=ha, fontsize=8)
 
 
+def _stagger(ax: plt.Axes, y: np.ndarray, step_px: float = 5.0) -> np.ndarray:
+    """Vertical offsets (data units) that set apart, ``step_px`` pixels from each other and
+    centred on their points, the marks of points whose heights lie within ``step_px`` of the
+    next; other points get 0.
+    """
+    ax.figure.canvas.draw()  # fixes the limits so data -> pixel is final
+    py = ax.transData.transform(np.column_stack([np.zeros_like(y), y]))[:, 1]
+    per_px = (ax.get_ylim()[1] - ax.get_ylim()[0]) / ax.bbox.height
+    order = np.argsort(py, kind="stable")
+    group = np.concatenate(([0], np.cumsum(np.diff(py[order]) >= step_px)))
+    off = np.zeros(len(y))
+    for g in np.unique(group):
+        members = order[group == g]
+        off[members] = (np.arange(len(members)) - (len(members) - 1) / 2) * step_px * per_px
+    return off
+
+
 def frontier(df: pd.DataFrame) -> Figure:
     """Expected total cost vs CVaR95 of unmet tonnes, one labelled point per variant; the
     dashed line joins the variants no other variant beats on both axes.
     """
     fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
     x, y = df.cost_usd_mean.to_numpy() / 1e6, df.unmet_t_cvar95.to_numpy()
-    if "cost_usd_ci95_low" in df:
-        err = np.stack([x - df.cost_usd_ci95_low.to_numpy() / 1e6,
-                        df.cost_usd_ci95_high.to_numpy() / 1e6 - x])
-        if np.isfinite(err).any() and (np.nan_to_num(err) > 0).any():
-            ax.errorbar(x, y, xerr=np.clip(np.nan_to_num(err), 0, None), fmt="none",
-                        ecolor=BAND, elinewidth=2, capsize=3, zorder=2,
-                        label=f"95% interval of the cost difference from "
-                              f"{df.variant.iloc[0]} (paired)")
     ax.scatter(x, y, s=50, color=LINE, zorder=3)
     order = np.lexsort((y, x))
     best, front = np.inf, []
@@ -286,6 +295,15 @@ def frontier(df: pd.DataFrame) -> Figure:
             front.append(i)
     ax.plot(x[front], y[front], ls="--", color="0.5", lw=1, zorder=2,
             label="efficient: no variant is cheaper and safer")
+    if "cost_usd_ci95_low" in df:
+        err = np.stack([x - df.cost_usd_ci95_low.to_numpy() / 1e6,
+                        df.cost_usd_ci95_high.to_numpy() / 1e6 - x])
+        if np.isfinite(err).any() and (np.nan_to_num(err) > 0).any():
+            # bars of points at about the same CVaR are drawn a few pixels apart
+            ax.errorbar(x, y + _stagger(ax, y), xerr=np.clip(np.nan_to_num(err), 0, None),
+                        fmt="none", ecolor=BAND, elinewidth=2, capsize=3, zorder=2,
+                        label=f"95% interval of the cost difference from "
+                              f"{df.variant.iloc[0]} (paired)")
     _place_labels(ax, x, y, [str(v) for v in df.variant])
     ax.set_xlabel("expected total cost (USD m): holding + premiums + shortage")
     ax.set_ylabel("CVaR95 of unmet demand (t)")

@@ -174,3 +174,19 @@ def test_recovery_counts_from_the_first_stockout_after_the_shock():
                    strict=True))
     assert got["days_to_first_stockout"] == 1.0 and got["recovery_days"] == 4.0
     assert got["stockout_days"] == 5.0  # the pre-shock day still counts as short
+
+
+# ------------------------------------------------------------------ the frontier's bars
+def test_stagger_sets_apart_bars_of_points_at_the_same_cvar_only():
+    import matplotlib.pyplot as plt
+
+    from simulator.plots import _stagger
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    y = np.array([1000.0, 1485.0, 1300.0, 1485.0, 1485.0])
+    ax.scatter([1, 2, 3, 4, 5], y)
+    off = _stagger(ax, y, step_px=5.0)
+    per_px = (ax.get_ylim()[1] - ax.get_ylim()[0]) / ax.bbox.height
+    plt.close(fig)
+    assert off[0] == off[2] == 0.0  # alone at their height
+    # the three at 1,485 t: 5 px apart, centred on the points, in their original order
+    np.testing.assert_allclose(off[[1, 3, 4]] / per_px, [-5.0, 0.0, 5.0], atol=1e-9)
