@@ -17,7 +17,10 @@ continues an interrupted comparison) and renamed into place at the end. It holds
   diff_ci95_high`` at level total (DESIGN §6); money in USD, mass in t, time in days;
 - ``summary.csv``: the run summary of every variant (a ``variant`` column first);
 - ``replications.parquet``: one value per variant, replication, entity and metric;
-- ``manifest.json``, ``report.md`` and ``figures/frontier.png``.
+- ``gate_replications.parquet``: the gate metrics per variant and replication;
+- ``manifest.json`` (with ``hold``), ``report.md`` and ``figures/frontier.png``.
+
+:func:`simulator.load_comparison` reads it back into the :class:`Comparison` returned here.
 """
 
 from __future__ import annotations
@@ -92,7 +95,9 @@ class Arm:
 
 
 class Comparison:
-    """Variants compared replication by replication (what :func:`compare` returns)."""
+    """Variants compared replication by replication (what :func:`compare` returns and
+    :func:`~simulator.comparison_load.load_comparison` reads back).
+    """
 
     def __init__(self, arms: list[Arm], manifest: dict[str, Any],
                  directory: Path | None = None) -> None:
@@ -291,6 +296,9 @@ def _write(comp: Comparison, work: Path, figures: bool) -> None:
                                     arm.shortage, arm.variant.name)
     if writer is not None:
         writer.close()
+    from simulator.comparison_load import GATE, gate_table  # it imports this module
+
+    gate_table(comp.arms).to_parquet(work / GATE, index=False)
     (work / "manifest.json").write_text(json.dumps(comp.manifest, indent=1, default=str))
     if figures:
         import matplotlib.pyplot as plt
@@ -362,6 +370,7 @@ def compare_variants(scenario: Scenario, variants: Sequence[Variant],
         "scenario_hash": scenario_hash(base), "comparison_hash": ident["hash"],
         "variants": {v.name: dict(v.sets) for v in variants},
         "variant_hashes": {a.variant.name: scenario_hash(a.scenario) for a in arms},
+        "hold": hold,
         "held": {v.name: notes for v, (_, notes) in zip(variants, built, strict=True) if notes},
         "seed": seed_, "replications": n, "common_random_numbers": True,
         "version": __version__, "python": platform.python_version(),
