@@ -28,7 +28,7 @@ GATE_METRICS = ("backlog_peak_t", "mean_review_days", "approval_rate", "dispatch
 HIGHER_IS_BETTER = frozenset({"fill_rate", "min_cover_days", "days_to_first_stockout",
                               "approval_rate", "dispatched_t"})
 EPS_T = 1e-9  # tonnes below which a day counts as served in full
-RECOVERED_SHARE = 0.9  # recovered once cover is back to 90% of its pre-shock median
+RECOVERED_SHARE = 0.9  # recovered once cover is back to 90% of its normal median
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,33 @@ def entities(plan: Plan) -> list[Entity]:
     return out
 
 
-def shock_day(plan: Plan) -> int:
-    """First day of the first shaded timeline event (else the first event, else day 0)."""
-    tl = plan.scenario.timeline
-    marked = [e for e in tl if e.shade] or tl
-    return (marked[0].date - plan.scenario.horizon.start).days if marked else 0
+def shock_day(plan: Plan, disrupted: np.ndarray | None = None) -> int:
+    """Day (from the horizon's start) of the shock that metrics count from: the scenario's
+    ``shock``, else its first shaded timeline event, else its first event; without a
+    timeline, the first day on which one replication's ``disrupted`` ([day, disruption])
+    has a random disruption in force, or the horizon's length if none is (no shock); else 0.
+    """
+    sc = plan.scenario
+    if sc.shock is not None:
+        return (sc.shock - sc.horizon.start).days
+    if sc.timeline:
+        marked = [e for e in sc.timeline if e.shade] or sc.timeline
+        return (marked[0].date - sc.horizon.start).days
+    if disrupted is not None and disrupted.size:
+        on = np.flatnonzero(disrupted.any(axis=1))
+        return int(on[0]) if len(on) else plan.days
+    return 0
+
+
+def settle_day(plan: Plan) -> int:
+    """Days the initial stock takes to run down to its working level: the longest mean
+    China transit or supplier lead time at the start, plus the day from order to dispatch
+    (before then, on-hand cover still holds what the pipeline will hold later).
+    """
+    leads = [seg[0][2].mean for seg in plan.transit if seg]
+    if plan.supplier_lead.size:
+        leads.append(float(plan.supplier_lead[0].max()))
+    return 1 + math.ceil(max(leads, default=0.0))
 
 
 def longest_run(flags: np.ndarray) -> int:
@@ -67,6 +89,15 @@ def longest_run(flags: np.ndarray) -> int:
     padded = np.concatenate(([0], flags.astype(np.int8), [0]))
     edges = np.flatnonzero(np.diff(padded))
     return int((edges[1::2] - edges[::2]).max())
+
+
+def normal_cover(cover: np.ndarray, shock: int, settle: int) -> np.ndarray:
+    """The days whose cover is normal: the settled days before the shock (from ``settle``
+    on), or, when the shock comes before any, every settled day of the horizon.
+    """
+    if shock > settle:
+        return cover[settle:shock]
+    return cover[settle:] if settle < len(cover) else cover
 
 
 def recovery_days(short: np.ndarray, cover: np.ndarray, target: float) -> float:
@@ -84,7 +115,7 @@ def recovery_days(short: np.ndarray, cover: np.ndarray, target: float) -> float:
 
 
 def series_metrics(demand: np.ndarray, unmet: np.ndarray, cover: np.ndarray,
-                   kg_per_unit: float, shock: int) -> list[float]:
+                   kg_per_unit: float, shock: int, settle: int = 0) -> list[float]:
     """Shortage metrics of one daily series, in the order of :data:`SHORTAGE_METRICS`.
 
     Args:
@@ -92,12 +123,12 @@ def series_metrics(demand: np.ndarray, unmet: np.ndarray, cover: np.ndarray,
         cover: days of cover on hand at the end of each day.
         kg_per_unit: NdFeB per unit lost (kg); NaN where units do not apply.
         shock: day the disruption starts (for time to first stockout and the pre-shock cover).
+        settle: days before on-hand cover reaches its working level (:func:`settle_day`).
     """
     total, lost = float(demand.sum()), float(unmet.sum())
     short = unmet > EPS_T
     after = np.flatnonzero(short[shock:])
-    base = cover[:shock] if shock > 0 else cover[:1]
-    target = RECOVERED_SHARE * float(np.median(base))
+    target = RECOVERED_SHARE * float(np.median(normal_cover(cover, shock, settle)))
     return [
         total, lost, 1.0 - lost / total if total > 0 else 1.0, float(short.sum()),
         float(longest_run(short)), float(short.any()), lost * 1000.0 / kg_per_unit,
@@ -140,7 +171,7 @@ def replication_metrics(rec: Records, plan: Plan, ents: list[Entity]) -> np.ndar
     """Metrics per entity, [entity, metric] in :data:`ALL_METRICS` order; the total carries
     the stockpiles' holding cost too.
     """
-    shock = shock_day(plan)
+    shock, settle = shock_day(plan, rec.disrupted), settle_day(plan)
     forecast = plan.demand_mean * (1.0 - rec.substituted_share)
     costs = buyer_costs(rec, plan)
     reserve = stockpile_holding_usd(rec, plan)
@@ -153,7 +184,7 @@ def replication_metrics(rec: Records, plan: Plan, ents: list[Entity]) -> np.ndar
             else math.nan
         n = len(SHORTAGE_METRICS)
         out[i, :n] = series_metrics(rec.demand[:, m].sum(1), rec.unmet[:, m].sum(1),
-                                    inv / np.maximum(fc, 1e-12), per_unit, shock)
+                                    inv / np.maximum(fc, 1e-12), per_unit, shock, settle)
         out[i, n:] = costs[m].sum(0)
         if e.level == "total":
             out[i, n] += reserve

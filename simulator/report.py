@@ -103,6 +103,22 @@ def _timeline(scenario: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _shock(scenario: dict) -> str:
+    """The shock that recovery counts from, as report.md states it (the scenario as stored
+    in the manifest; the same rule as :func:`simulator.metrics.shock_day`).
+    """
+    if scenario.get("shock"):
+        return f"{scenario['shock']}, the scenario's `shock`"
+    events = scenario.get("timeline", [])
+    shaded = [e for e in events if e.get("shade")]
+    if events:
+        e = (shaded or events)[0]
+        return f"{e['date']}, {e['label']}"
+    if scenario.get("disruptions"):
+        return "each replication's first random disruption"
+    return f"{scenario['horizon']['start']}, the first day: no timeline"
+
+
 def write_report(results: object, directory: Path) -> Path:
     """Write ``report.md``: headline metrics by sector and region, the gate, the timeline
     and the figures.
@@ -123,8 +139,8 @@ def write_report(results: object, directory: Path) -> Path:
         "## Shortage (across replications)", "", _table(_shortage(s)), "",
         "Means across replications unless marked p95. † Recovery days: the mean over the "
         "replications that ran out (undefined, —, where none did); days from the first "
-        "stockout on or after the shock (the first numbered event) until cover on hand is "
-        "back to 90% of its pre-shock median. For a region "
+        f"stockout on or after the shock ({_shock(sc)}) until cover on hand is back to 90% "
+        "of its median before the shock (docs/model.md §12). For a region "
         "or the total, stockouts count days on which any of its buyers is short, while "
         "recovery is read on the group's pooled cover, so a member can still be short after "
         "the group has recovered; per buyer figures are in `summary.csv`.", "",

@@ -488,6 +488,11 @@ class Scenario(Section):
     gray_channel: GrayChannel = Field(default_factory=GrayChannel, description="Gray channel.")
     costs: Costs = Field(default_factory=Costs, description="Prices for the cost model.")
     timeline: list[TimelineEvent] = Field(default_factory=list, description="Dated events.")
+    shock: Date | None = Field(
+        None, description="Day the shock starts that `days_to_first_stockout` and "
+        "`recovery_days` count from (in the horizon). Default: the first timeline event with "
+        "`shade: true`, else the first event; without a timeline, the first day a random "
+        "disruption is in force in each replication (none: no shock); else the first day.")
     disruptions: dict[str, Disruption] = Field(
         default_factory=dict, description="Random on/off episodes (stochastic events)."
     )
@@ -543,6 +548,9 @@ def _reference_errors(s: Scenario) -> list[str]:
         if i and ev.date < s.timeline[i - 1].date:
             errs.append(f"timeline.{i}.date: events must be in date order "
                         f"({ev.date} comes after {s.timeline[i - 1].date})")
+    if s.shock is not None and not s.horizon.start <= s.shock <= s.horizon.end:
+        errs.append(f"shock: {s.shock} is outside the horizon {s.horizon.start}.."
+                    f"{s.horizon.end}")
     errs += [f"disruptions.{name}.earliest: {d.earliest} is outside the horizon "
              f"{s.horizon.start}..{s.horizon.end} (it could never start)"
              for name, d in s.disruptions.items()

@@ -18,7 +18,7 @@ from simulator.timeline import FIXED, SETTABLE
 from simulator.yamlsrc import InputError, Problem
 
 BASE = "base"
-RESERVED = ("name", "seed", "replications", "variants", "sweep")
+RESERVED = ("name", "seed", "replications", "variants", "sweep", "shock")
 
 
 @dataclass(frozen=True)

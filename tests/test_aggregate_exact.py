@@ -64,7 +64,7 @@ def _records() -> SimpleNamespace:
     premium[0, 0], premium[3, 2] = 10.0, 30.0
     return SimpleNamespace(demand=np.ones((8, 3)), unmet=unmet, inventory=inventory,
                            substituted_share=substituted, premium_usd=premium,
-                           stockpile=np.full((8, 1), 20.0))
+                           stockpile=np.full((8, 1), 20.0), disrupted=np.zeros((8, 0)))
 
 
 def _by_entity(plan) -> dict[tuple[str, str], dict[str, float]]:
@@ -128,12 +128,18 @@ def test_costs_add_up_and_only_the_total_carries_the_stockpile(three_buyers):
         inv.sum() * PER_T_DAY + reserve + 40.0 + sum(shortage.values()), rel=1e-12)
 
 
-def test_without_an_event_the_recovery_target_is_day_zero_cover():
-    # shock 0: target 0.9 x cover on day 0 = 9, reached on day 2, one day after day 1's
-    # stockout (the median of the whole series, 24.75, would give day 3)
-    m = series_metrics(np.ones(6), np.array([0, 1.0, 0, 0, 0, 0]),
-                       np.array([10, 0, 9.5, 40, 40, 40]), 2.0, 0)
-    assert m[metrics.SHORTAGE_METRICS.index("recovery_days")] == 1.0
+def test_without_a_shock_the_recovery_target_is_the_settled_horizons_median_cover():
+    # shock 0, nothing settles: median of the whole series (0, 17, 20, 20, 50, 50) = 20,
+    # target 18, reached on day 4: two days after day 2's stockout. Day 0's cover (50, the
+    # initial stock) is not the normal level: 45 would never be reached again.
+    unmet, cover = np.array([0, 0, 1.0, 0, 0, 0]), np.array([50, 50, 0, 17, 20, 20.0])
+    k = metrics.SHORTAGE_METRICS.index("recovery_days")
+    assert series_metrics(np.ones(6), unmet, cover, 2.0, 0)[k] == 2.0
+    # settled from day 2 (the initial stock run down): median of (0, 17, 20, 20) = 18.5,
+    # target 16.65, reached on day 3
+    assert series_metrics(np.ones(6), unmet, cover, 2.0, 0, settle=2)[k] == 1.0
+    # a shock on day 1, before anything settles: the same settled days
+    assert series_metrics(np.ones(6), unmet, cover, 2.0, 1, settle=2)[k] == 1.0
 
 
 def test_across_and_cvar95_leave_nan_replications_out():

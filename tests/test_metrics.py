@@ -18,6 +18,7 @@ from simulator.metrics import (
     longest_run,
     recovery_days,
     series_metrics,
+    settle_day,
     shock_day,
 )
 
@@ -127,3 +128,71 @@ def test_shock_day_is_the_first_shaded_event_else_the_first_event():
     assert shock_day(compile_plan(shaded)) == 56
     plain = scenario(timeline=[event(days[0], False), event(days[1], False)])
     assert shock_day(compile_plan(plain)) == 28
+
+
+def test_an_explicit_shock_date_wins_over_the_timeline():
+    sc = scenario({"shock": "2025-03-03"}, timeline=[{**CONTROLS, "shade": True}])
+    assert shock_day(compile_plan(sc)) == 56  # 6 Jan + 56 days, not the event's 28
+
+
+def test_a_shock_outside_the_horizon_is_refused():
+    with pytest.raises(Exception, match=r"shock: 2030-01-01 is outside the horizon"):
+        scenario({"shock": "2030-01-01"})
+
+
+STRIKE = {"hazard_per_year": 6.0, "mean_duration_days": 10.0, "label": "strike",
+          "source": "test", "set": {"china.export_capacity_t_per_day": 0.5}}
+
+
+def test_without_a_timeline_each_replication_counts_from_its_first_disruption():
+    plan = compile_plan(scenario({"disruptions": {"strike": STRIKE}}))
+    disrupted = np.zeros((plan.days, 1))
+    disrupted[30:40, 0] = 1.0
+    disrupted[90:95, 0] = 1.0
+    assert shock_day(plan, disrupted) == 30
+    # no disruption in this replication: no shock (time to stockout and recovery undefined)
+    assert shock_day(plan, np.zeros((plan.days, 1))) == plan.days
+    m = dict(zip(SHORTAGE_METRICS, series_metrics(
+        np.ones(plan.days), np.ones(plan.days), np.ones(plan.days), 2.0, plan.days),
+        strict=True))
+    assert math.isnan(m["days_to_first_stockout"]) and math.isnan(m["recovery_days"])
+    assert m["stockout_days"] == plan.days  # the stockouts still count
+
+
+def test_settle_day_is_the_longest_mean_lead_plus_a_day():
+    # TINY: China transit means 20 (US) and 10 (EU) days
+    assert settle_day(compile_plan(scenario())) == 21
+
+
+def test_run_metrics_count_from_each_replications_first_disruption():
+    """Wiring: a replication's days to first stockout count from its own first disruption
+    (China's dispatch closed), read off its records."""
+    from simulator import simulate
+    from simulator.metrics import EPS_T, entities, replication_metrics
+    closure = {**STRIKE, "hazard_per_year": 4.0, "mean_duration_days": 60.0,
+               "set": {"china.export_capacity_t_per_day": 0.01}}
+    plan = compile_plan(scenario({"disruptions": {"closure": closure}}))
+    ents = entities(plan)
+    k = SHORTAGE_METRICS.index("days_to_first_stockout")
+    checked = 0
+    for rep in range(6):
+        rec = simulate(plan, rep)
+        on = np.flatnonzero(rec.disrupted.any(axis=1))
+        got = replication_metrics(rec, plan, ents)[0, k]  # us_auto
+        short = np.flatnonzero(rec.unmet[:, 0] > EPS_T)
+        after = short[short >= on[0]] if len(on) else short[:0]
+        if len(after):
+            assert got == after[0] - on[0]
+            checked += 1
+        else:
+            assert math.isnan(got)
+    assert checked >= 2  # the disruptions cause stockouts in some replications
+
+
+def test_variants_cannot_move_the_shock():
+    """Paired metrics need one shock: a variant that sets it is refused."""
+    from simulator.comparison import compare
+    from simulator.yamlsrc import InputError
+    sc = scenario({"variants": {"later": {"shock": "2025-03-03"}}})
+    with pytest.raises(InputError, match=r"shock: cannot differ between variants"):
+        compare(sc, replications=2, workers=1, figures=False)

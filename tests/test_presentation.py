@@ -18,7 +18,7 @@ from simulator import compile_plan
 from simulator.metrics import across, series_metrics
 from simulator.observed import load_observed
 from simulator.plan import first_pass, refused_share
-from simulator.report import _lost_units, _number, _timeline
+from simulator.report import _lost_units, _number, _shock, _timeline
 
 
 # ------------------------------------------------------------------ the gate's odds, shaded
@@ -96,6 +96,11 @@ def test_report_numbers_units_and_timeline():
                                         "lost units (p95)": 9.0,
                                         "unit": "vehicles + e-two-wheelers"}]
     assert _timeline(sc)["on figures"].tolist() == ["(1)", "", "(2)"]
+    # the shock report.md names: the scenario's own, else the first numbered event, ...
+    assert _shock(sc) == "2025-04-04, controls"
+    assert _shock({**sc, "shock": "2026-11-10"}) == "2026-11-10, the scenario's `shock`"
+    assert _shock({"horizon": {"start": "2024-01-01"}, "disruptions": {"strike": {}}}) == (
+        "each replication's first random disruption")
 
 
 # ------------------------------------------------------------------ run directory, API
