@@ -183,7 +183,7 @@ class Comparison:
         """Expected cost vs CVaR95 of unmet tonnes, one labelled point per variant."""
         from simulator import plots
 
-        return plots.frontier(self.frontier)
+        return plots.frontier(self.frontier, self.manifest["scenario"]["name"])
 
 
 def frontier_of(summary: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
@@ -211,8 +211,9 @@ def redraw(directory: Path) -> list[Path]:
 
     from simulator import plots
 
+    name = json.loads((directory / "manifest.json").read_text())["scenario"]["name"]
     fig = plots.frontier(frontier_of(pd.read_csv(directory / "summary.csv"),
-                                     pd.read_csv(directory / "comparison.csv")))
+                                     pd.read_csv(directory / "comparison.csv")), name)
     path = directory / "figures" / "frontier.png"
     path.parent.mkdir(exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
@@ -231,8 +233,9 @@ def backlog(df: pd.DataFrame, scenario: Scenario) -> Figure:
 
 def _place_labels(ax: plt.Axes, xs: np.ndarray, ys: np.ndarray, labels: list[str]) -> None:
     """Annotate points, moving a label to another side of its point if it would overlap
-    a point or a label already placed (greedy, in display pixels; about 6 px per character
-    at 8 pt).
+    a point or a label already placed or leave the axes (greedy, in display pixels at 100
+    dpi; about 6.5 px per character and 13.5 px per line at 8 pt). Labels do not squeeze
+    the axes; the x margins leave room.
     """
     fig = ax.figure
     fig.canvas.draw()  # fixes the limits so data -> pixel is final
@@ -243,15 +246,25 @@ def _place_labels(ax: plt.Axes, xs: np.ndarray, ys: np.ndarray, labels: list[str
              (6, 14, "left"), (6, -22, "left"), (-6, 14, "right"), (-6, -22, "right"),
              (6, 26, "left"), (6, -34, "left"), (-6, 26, "right"), (-6, -34, "right")]
 
+    def inside(box: tuple[float, float, float, float], b: tuple[float, ...]) -> float:
+        return (max(0.0, min(box[2], b[2]) - max(box[0], b[0])) *
+                max(0.0, min(box[3], b[3]) - max(box[1], b[1])))
+
+    frame = tuple(ax.bbox.extents)
+
     def overlap(box: tuple[float, float, float, float]) -> float:
-        return sum(max(0.0, min(box[2], b[2]) - max(box[0], b[0])) *
-                   max(0.0, min(box[3], b[3]) - max(box[1], b[1])) for b in placed)
+        """Area shared with placed boxes, plus the area outside the axes (cut off)."""
+        outside = (box[2] - box[0]) * (box[3] - box[1]) - inside(box, frame)
+        return sum(inside(box, b) for b in placed) + outside
 
     for x, y, text in sorted(zip(xs, ys, labels, strict=True), key=lambda p: (p[0], p[1])):
         px, py = ax.transData.transform((x, y))
-        w, h = 6.0 * len(text), 11.0
+        lines = text.split("\n")
+        w, h = 6.5 * max(map(len, lines)), 13.5 * len(lines)
         options = []
         for dx, dy, ha in sides:
+            if dy < 0:
+                dy -= h - 13.5  # below the point: the whole label stays below
             x0 = px + dx if ha == "left" else px + dx - w
             box = (x0, py + dy, x0 + w, py + dy + h)
             options.append((overlap(box), box, dx, dy, ha))
@@ -260,7 +273,18 @@ def _place_labels(ax: plt.Axes, xs: np.ndarray, ys: np.ndarray, labels: list[str
         _, box, dx, dy, ha = min(options, key=lambda o: o[0])  # the first of the least
         placed.append(box)
         ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx * 0.75, dy * 0.75),
-                    ha=ha, fontsize=8)
+                    ha=ha, va="bottom", fontsize=8).set_in_layout(False)
+
+
+def variant_label(name: str) -> str:
+    """A variant's label on the frontier: a sweep point's settings
+    (``gate.reviewers=300,china.export_capacity_t_per_day=250``) one per line, each path cut
+    to its last segment; other names as they are.
+    """
+    parts = re.split(r",(?=[^,=]+=)", name)
+    if not all("=" in p for p in parts):
+        return name
+    return "\n".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in (p.split("=", 1) for p in parts))
 
 
 def _stagger(ax: plt.Axes, y: np.ndarray, step_px: float = 5.0) -> np.ndarray:
@@ -280,13 +304,16 @@ def _stagger(ax: plt.Axes, y: np.ndarray, step_px: float = 5.0) -> np.ndarray:
     return off
 
 
-def frontier(df: pd.DataFrame) -> Figure:
-    """Expected total cost vs CVaR95 of unmet tonnes, one labelled point per variant; the
-    dashed line joins the variants no other variant beats on both axes.
+def frontier(df: pd.DataFrame, scenario: str = "") -> Figure:
+    """Expected total cost vs CVaR95 of unmet tonnes, one labelled point per variant of
+    ``scenario`` (its name); the dashed line joins the variants no other variant beats on
+    both axes.
     """
-    fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
     x, y = df.cost_usd_mean.to_numpy() / 1e6, df.unmet_t_cvar95.to_numpy()
+    labels = [variant_label(str(v)) for v in df.variant]
     ax.scatter(x, y, s=50, color=LINE, zorder=3)
+    ax.margins(x=0.25, y=0.12)  # room for the labels, which do not enter the layout
     order = np.lexsort((y, x))
     best, front = np.inf, []
     for i in order:
@@ -302,13 +329,18 @@ def frontier(df: pd.DataFrame) -> Figure:
             # bars of points at about the same CVaR are drawn a few pixels apart
             ax.errorbar(x, y + _stagger(ax, y), xerr=np.clip(np.nan_to_num(err), 0, None),
                         fmt="none", ecolor=BAND, elinewidth=2, capsize=3, zorder=2,
-                        label=f"95% interval of the cost difference from "
-                              f"{df.variant.iloc[0]} (paired)")
-    _place_labels(ax, x, y, [str(v) for v in df.variant])
+                        label="95% interval of the cost difference from "
+                              f"{labels[0].replace(chr(10), ', ')} (paired)")
+    if ax.get_xlim()[0] < 0 <= x.min():
+        ax.set_xlim(left=0)  # the margin, not a cost
+    _place_labels(ax, x, y, labels)
     ax.set_xlabel("expected total cost (USD m): holding + premiums + shortage")
     ax.set_ylabel("CVaR95 of unmet demand (t)")
-    ax.set_title("Stockpile policies: cost vs tail shortage (lower left is better)")
-    ax.legend(loc="best", fontsize=8)
+    handles, texts = ax.get_legend_handles_labels()
+    fig.legend(handles, texts, loc="outside upper center", fontsize=8, ncols=1,
+               frameon=False, title_fontsize=12,
+               title=f"{scenario + ': ' if scenario else ''}cost vs tail shortage of the "
+                     "variants (lower left is better)")
     ax.grid(alpha=0.3)
     return fig
 

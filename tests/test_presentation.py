@@ -195,3 +195,33 @@ def test_stagger_sets_apart_bars_of_points_at_the_same_cvar_only():
     assert off[0] == off[2] == 0.0  # alone at their height
     # the three at 1,485 t: 5 px apart, centred on the points, in their original order
     np.testing.assert_allclose(off[[1, 3, 4]] / per_px, [-5.0, 0.0, 5.0], atol=1e-9)
+
+
+def test_variant_labels_of_sweep_points_cut_paths_and_break_lines():
+    from simulator.plots import variant_label
+    assert variant_label("gate.reviewers=300,china.export_capacity_t_per_day=250") == (
+        "reviewers=300\nexport_capacity_t_per_day=250")
+    assert variant_label("cover_60d") == "cover_60d"
+    assert variant_label("a.b=[1, 2],c=x") == "b=[1, 2]\nc=x"  # a comma inside a value
+
+
+def test_frontier_labels_stay_inside_the_axes_and_the_title_names_the_scenario():
+    import matplotlib.pyplot as plt
+
+    from simulator.plots import frontier
+    names = [f"gate.reviewers={r},china.export_capacity_t_per_day={c}"
+             for r in (100, 300) for c in (150, 250)]
+    df = pd.DataFrame({"variant": names, "cost_usd_mean": [460e6, 461e6, 515e6, 516e6],
+                       "unmet_t_cvar95": [16130.0, 15930.0, 11560.0, 11300.0]})
+    fig = frontier(df, "sw")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    frame = ax.get_window_extent()
+    labels = [t for t in ax.texts if "reviewers=" in t.get_text()]
+    assert len(labels) == 4
+    for t in labels:
+        box = t.get_window_extent()
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1, t.get_text()
+        assert frame.y0 <= box.y0 and box.y1 <= frame.y1, t.get_text()
+    assert fig.legends[0].get_title().get_text().startswith("sw: cost vs tail shortage")
+    plt.close(fig)
