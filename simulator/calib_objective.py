@@ -9,10 +9,8 @@ horizon is cut after the last month used (the model is causal, so those months a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,51 +18,20 @@ import pandas as pd
 from simulator import metrics
 from simulator.calib_params import Param, apply, fail
 from simulator.ensemble import Workers, batched_records, month_index
-from simulator.observed import BUILTIN, load_observed
+from simulator.observed import MONTH as MONTH  # calibrate_cli checks --months with it
+from simulator.observed import load_observed
 from simulator.plan import Plan, compile_plan
 from simulator.schema import Scenario
-from simulator.yamlsrc import InputError, Problem
+from simulator.yamlsrc import InputError
 
 LOG_OFFSET_T = 1.0  # tonnes added before the log, so a month of zero exports is finite
 PENALTY = 1e3  # loss of a parameter vector the schema rejects
 LOSS = ("mean over the observations used of (ln(model_t + 1) - ln(observed_t + 1))^2; "
         "model_t = mean over replications of China's dispatched tonnes in the month to the "
         "destination (WORLD = all regions), same seed and replications at every evaluation")
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 # ----------------------------------------------------------------------------- observed data
-def _bad_row(ref: str, df: pd.DataFrame, column: str, ok: pd.Series, want: str) -> None:
-    if not ok.all():
-        i = int(np.flatnonzero(~ok.to_numpy())[0])
-        raise InputError([Problem(ref, i + 2, 1, column, f"expected {want} (got "
-                                  f"{df[column].iloc[i]!r})")])
-
-
-def read_observed(ref: str) -> pd.DataFrame:
-    """Observed exports (:func:`simulator.observed.load_observed`), checked row by row:
-    ``month`` YYYY-MM, ``tonnes`` a number >= 0 or empty. Errors name the file and line.
-    """
-    if not ref.startswith(BUILTIN) and not Path(ref).is_file():
-        raise InputError([Problem(ref, 0, 0, "", "no such file")])
-    try:
-        obs = load_observed(ref)
-    except FileNotFoundError:
-        raise InputError([Problem(ref, 0, 0, "", "no such observed data")]) from None
-    except KeyError:
-        head = list(pd.read_csv(ref, nrows=0).columns)
-        missing = [c for c in ("month", "destination", "tonnes") if c not in head]
-        raise InputError([Problem(ref, 1, 1, "", "expected columns month, destination, "
-                                  f"tonnes (missing {', '.join(missing)})")]) from None
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise InputError([Problem(ref, 0, 0, "", f"not a CSV file ({err})")]) from None
-    _bad_row(ref, obs, "month", obs.month.astype(str).str.fullmatch(MONTH), "YYYY-MM")
-    tonnes = pd.to_numeric(obs.observed_t, errors="coerce")
-    _bad_row(ref, obs.rename(columns={"observed_t": "tonnes"}), "tonnes",
-             obs.observed_t.isna() | (tonnes >= 0), "a number >= 0")
-    return obs.assign(observed_t=tonnes)
-
-
 def observations(sc: Scenario, params: Sequence[Param], data: str | None,
                  months: tuple[str, str] | None = None,
                  destinations: Sequence[str] | None = None) -> pd.DataFrame:
@@ -75,7 +42,7 @@ def observations(sc: Scenario, params: Sequence[Param], data: str | None,
     ref = data if data is not None else sc.observed_exports
     if ref is None:
         raise fail("--data", "", "the scenario names no observed_exports; give --data CSV")
-    obs = read_observed(str(ref))
+    obs = load_observed(str(ref))  # checked row by row: errors name file and line
     known = ["WORLD", *sc.gate.regions]
     dests = list(destinations) if destinations else known
     bad = [d for d in dests if d not in known]

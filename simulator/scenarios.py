@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from simulator import paths
-from simulator.observed import BUILTIN, observed_path
+from simulator.observed import BUILTIN, observed_path, read_observations
 from simulator.schema import Scenario
 from simulator.timeline import TimelineError, culprit, states
 from simulator.yamlsrc import InputError, Marks, Problem, Where, file_problem, read, show
@@ -129,7 +129,34 @@ def _resolve(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], Marks
         chain = " -> ".join(p.name for p in (*stack, real, _real(base_path)))
         raise InputError([Problem(*where, "extends", f"cycle: {chain}")])
     base, base_marks = _resolve(base_path, (*stack, real))
-    return paths.deep_merge(base, doc), {**base_marks, **marks}
+    return paths.deep_merge(base, doc), _merged_marks(base, base_marks, doc, marks)
+
+
+def _merged_marks(base: dict[str, Any], base_marks: Marks, doc: dict[str, Any],
+                  marks: Marks) -> Marks:
+    """Marks of ``doc`` (``marks``) merged over ``base``.
+
+    The base's marks go at the root, at every path ``doc`` writes and, where ``doc`` replaces
+    a value (a list, a scalar) instead of merging into it, below it: a field missing from a
+    replaced list item is blamed on the file that wrote the list, not on the base.
+    """
+    written = dict(_overlaid(base, doc, ()))
+    kept = {k: w for k, w in base_marks.items() if k and k not in written
+            and not any(written.get(k[:n]) for n in range(1, len(k)))}
+    return {**kept, **marks}
+
+
+def _overlaid(base: dict[str, Any], over: dict[str, Any], at: tuple[str, ...]
+              ) -> Iterable[tuple[tuple[str, ...], bool]]:
+    """(path, replaced) for each path of ``over`` that ``base`` has: replaced if
+    :func:`paths.deep_merge` puts ``over``'s value there instead of merging mappings.
+    """
+    for key, value in over.items():
+        if key in base:
+            merged = isinstance(base[key], dict) and isinstance(value, dict)
+            yield (*at, key), not merged
+            if merged:
+                yield from _overlaid(base[key], value, (*at, key))
 
 
 def _real(path: Path) -> Path:
@@ -149,13 +176,21 @@ def _anchor_observed(doc: dict[str, Any], folder: Path) -> None:
         doc["observed_exports"] = str(_real(folder / ref))
 
 
-def _check_observed(scenario: Scenario, marks: Marks, file: str) -> None:
-    """A missing ``observed_exports`` file fails at load time, not after a run."""
-    ref = scenario.observed_exports
-    problem = None if ref is None else file_problem(observed_path(ref))
+def _observed_problems(ref: Any, marks: Marks, file: str) -> list[Problem]:
+    """What is wrong with the ``observed_exports`` file ``ref`` (missing, or lines of a bad
+    CSV): found at load time, not after a run.
+    """
+    if not isinstance(ref, str):
+        return []  # none, or not text: validation says so
+    problem = file_problem(observed_path(ref))
     if problem is not None:
         where = _locate(marks, ("observed_exports",), file)
-        raise InputError([Problem(*where, "observed_exports", f"{problem} {ref!r}")])
+        return [Problem(*where, "observed_exports", f"{problem} {ref!r}")]
+    try:
+        read_observations(ref)
+    except InputError as err:
+        return err.problems
+    return []
 
 
 def parse_sets(items: Iterable[str]) -> dict[str, Any]:
@@ -327,8 +362,8 @@ def _load(source: str | Path | Mapping[str, Any],
     if isinstance(source, Mapping):
         doc, marks, file = dict(source), {}, "<dict>"
         if "extends" in doc:
-            base, marks = _resolve(Path(str(doc.pop("extends"))), ())
-            doc = paths.deep_merge(base, doc)
+            base, base_marks = _resolve(Path(str(doc.pop("extends"))), ())
+            doc, marks = paths.deep_merge(base, doc), _merged_marks(base, base_marks, doc, {})
     else:
         file = str(source)
         doc, marks = _resolve(Path(source), ())
@@ -336,11 +371,85 @@ def _load(source: str | Path | Mapping[str, Any],
         parsed = sets if isinstance(sets, Mapping) else parse_sets(sets)
         full = _validate(doc, marks, file).model_dump(mode="python")
         doc = _override(full, parsed, marks, file)
-    scenario = _validate(doc, marks, file)
-    _check_observed(scenario, marks, file)
-    check_timeline(scenario, marks, file)
-    check_overrides(scenario, marks, file)
-    return scenario, marks, file
+    return _checked(doc, marks, file), marks, file
+
+
+def _checked(doc: dict[str, Any], marks: Marks, file: str) -> Scenario:
+    """``doc`` validated, and its observed data, timeline, variants and sweep checked.
+
+    All problems are reported at once: if the schema rejects only parts of the timeline,
+    disruptions, variants, sweep or ``shock``, the checks of the timeline and the variants
+    run on the rest (:func:`_partial`).
+    """
+    observed = _observed_problems(doc.get("observed_exports"), marks, file)
+    try:
+        scenario = Scenario.model_validate(doc)
+    except ValidationError as err:
+        problems = _problems(err, marks, file)
+        rest, overrides = _partial(doc, err)
+        if rest is not None:
+            problems += _later_problems(rest, marks, file, overrides)
+        raise InputError(_in_order(list(dict.fromkeys(problems))) + observed) from None
+    problems = _later_problems(scenario, marks, file)
+    if problems or observed:
+        raise InputError(problems + observed)
+    return scenario
+
+
+def _later_problems(scenario: Scenario, marks: Marks, file: str, overrides: bool = True
+                    ) -> list[Problem]:
+    """Problems of the timeline's states and (if ``overrides``) of the variants and sweep."""
+    problems: list[Problem] = []
+    for check in (check_timeline, check_overrides) if overrides else (check_timeline,):
+        try:
+            check(scenario, marks, file)
+        except InputError as err:
+            problems += err.problems
+    return _in_order(problems)
+
+
+PARTIAL = ("timeline", "disruptions", "variants", "sweep", "shock")
+
+
+def _partial(doc: dict[str, Any], err: ValidationError) -> tuple[Scenario | None, bool]:
+    """The scenario without what the schema rejected, if that is all in :data:`PARTIAL`
+    (else None), and whether its variants can be checked (no disruption was left out).
+
+    A rejected timeline event keeps its place, its bad fields made neutral (see
+    :func:`_neutral`); a rejected disruption, variant or sweep entry is left out.
+    """
+    locs = [tuple(str(x) for x in e["loc"]) for e in err.errors()]
+    if not all(loc and loc[0] in PARTIAL for loc in locs):
+        return None, False
+    doc, events = dict(doc), dict[int, set[str]]()
+    for loc in locs:
+        if loc[0] == "timeline" and len(loc) > 1:
+            events.setdefault(int(loc[1]), set()).add(loc[2] if len(loc) > 2 else "")
+        elif len(loc) > 1:
+            doc[loc[0]] = {k: v for k, v in doc[loc[0]].items() if k != loc[1]}
+        else:
+            doc.pop(loc[0], None)
+    if events:
+        doc["timeline"] = _neutral(doc["timeline"], events, doc["horizon"]["start"])
+    try:
+        return Scenario.model_validate(doc), not any(loc[0] == "disruptions" for loc in locs)
+    except ValidationError:  # e.g. events out of date order: reported once the rest is fixed
+        return None, False
+
+
+def _neutral(events: list[Any], bad: dict[int, set[str]], start: Any) -> list[Any]:
+    """Timeline ``events`` with the fields ``bad`` names (by event; "" = the event itself)
+    replaced: an empty label or source, an empty ``set``, the date of the event before.
+    """
+    out: list[Any] = []
+    for i, event in enumerate(events):
+        if i in bad:
+            kept = event if isinstance(event, dict) and "" not in bad[i] else {}
+            event = {"label": "", "source": "", "set": {},
+                     **{k: v for k, v in kept.items() if k not in bad[i]}}
+            event.setdefault("date", out[-1]["date"] if out else start)
+        out.append(event)
+    return out
 
 
 def with_overrides(scenario: Scenario, sets: Mapping[str, Any], source: str) -> Scenario:
