@@ -136,18 +136,13 @@ def schema_bounds(parts: Sequence[str]) -> tuple[float, float, bool]:
 
 
 # ----------------------------------------------------------------------------- names
-def _covers(key: str, rest: str) -> bool:
-    return rest == key or rest.startswith(key + ".")
-
-
 def _event_target(sc: Scenario, index: int, rest: str, name: str) -> Target:
     sets = sc.timeline[index].set
-    keys = sorted((k for k in sets if _covers(k, rest)), key=len)
-    if not keys:
+    key = paths.longest_key(sets, rest)
+    if key is None:
         hint = difflib.get_close_matches(rest, list(sets), n=1)
         raise fail("--params", name, f"timeline.{index} ({sc.timeline[index].date}) does not "
                    f"set {rest!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
-    key = keys[-1]
     sub = tuple(rest[len(key) + 1:].split(".")) if rest != key else ()
     return Target(f"timeline.{index}.set.{rest}", index, key, sub)
 
@@ -161,7 +156,7 @@ def _dated_target(sc: Scenario, head: str, rest: str, name: str) -> Target:
     dated = [i for i, e in enumerate(sc.timeline) if e.date == day]
     if not dated:
         raise fail("--params", name, f"no timeline event on {day}")
-    found = [i for i in dated if any(_covers(k, rest) for k in sc.timeline[i].set)]
+    found = [i for i in dated if paths.longest_key(sc.timeline[i].set, rest) is not None]
     return _event_target(sc, (found or dated)[-1], rest, name)
 
 

@@ -4,13 +4,23 @@ A ``*`` segment matches every key of a mapping (or every item of a list), so
 ``gate.regions.*.regime.civil`` addresses all regions at once. Setting a path that does not
 exist is an error, never a silent no-op: timeline events, ``--set`` overrides, variants and
 sweeps all go through :func:`set_path`.
+
+Some mappings have dot paths as keys (:data:`KEYED`: a timeline event's or a disruption's
+``set``, a variant, the sweep). Under one of them the rest of the path names one of its keys
+as written, the longest that is a prefix of the rest on a dot boundary, then optionally a
+path into that key's value: ``timeline.3.set.gate.review_working_days.mean`` is ``mean`` of
+the event's ``gate.review_working_days``. A key the mapping does not have is an error.
 """
 
 from __future__ import annotations
 
 import copy
 import difflib
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+# mappings whose keys are dot paths, as concrete paths (``*`` = any one segment)
+KEYED = (("timeline", "*", "set"), ("disruptions", "*", "set"), ("variants", "*"), ("sweep",))
 
 
 class PathError(ValueError):
@@ -68,24 +78,52 @@ def _step(node: Any, key: str, done: list[str], path: str) -> Any:
     raise PathError(path, f"no field {key!r} in {where}{suggestion}")
 
 
+def longest_key(keys: Iterable[str], rest: str) -> str | None:
+    """The longest of ``keys`` that is ``rest`` or a prefix of it on a dot boundary."""
+    found = [k for k in keys if rest == k or rest.startswith(k + ".")]
+    return max(found, key=len, default=None)
+
+
+def _keyed(at: list[str]) -> bool:
+    """Whether the mapping at concrete path ``at`` has dot paths as keys (:data:`KEYED`)."""
+    return any(len(k) == len(at) and all(a in ("*", b) for a, b in zip(k, at, strict=True))
+               for k in KEYED)
+
+
+def _dotted_key(node: dict[str, Any], rest: list[str], at: list[str], path: str) -> str:
+    key = longest_key(map(str, node), ".".join(rest))
+    if key is None:
+        listed = f"its keys: {', '.join(map(str, node))}" if node else "it has none"
+        raise PathError(path, f"no key {'.'.join(rest)!r} in {'.'.join(at)}; {listed}")
+    return key
+
+
+def _matches(node: Any, rest: list[str], at: list[str], shown: list[str], path: str
+             ) -> Iterator[list[str]]:
+    """Concrete paths (segment lists) that ``rest`` matches in ``node``, which is at
+    ``at`` in the document and at ``shown`` (with its wildcards) in ``path``.
+    """
+    if not rest:
+        yield at
+        return
+    if rest[0] == "*":
+        keys = _children(node)
+        if not keys:
+            raise PathError(path, f"'*' matches nothing under {'.'.join(at)!r}")
+        for k in keys:
+            yield from _matches(_step(node, k, shown, path), rest[1:], [*at, k],
+                                [*shown, "*"], path)
+        return
+    key = _dotted_key(node, rest, at, path) if isinstance(node, dict) and _keyed(at) else rest[0]
+    child = _step(node, key, shown, path)
+    yield from _matches(child, rest[key.count(".") + 1:], [*at, key], [*shown, key], path)
+
+
 def expand(doc: Any, path: str) -> list[list[str]]:
-    """All concrete paths (as segment lists) that ``path`` matches in ``doc``."""
-    parts = split(path)
-    found: list[list[str]] = [[]]
-    for i, key in enumerate(parts):
-        nxt: list[list[str]] = []
-        for prefix in found:
-            node = get(doc, prefix)
-            if key == "*":
-                keys = _children(node)
-                if not keys:
-                    raise PathError(path, f"'*' matches nothing under {'.'.join(prefix)!r}")
-                nxt += [prefix + [k] for k in keys]
-            else:
-                _step(node, key, parts[:i], path)
-                nxt.append(prefix + [key])
-        found = nxt
-    return found
+    """All concrete paths (as segment lists) that ``path`` matches in ``doc``; a key of a
+    :data:`KEYED` mapping is one segment.
+    """
+    return list(_matches(doc, split(path), [], [], path))
 
 
 def get(doc: Any, parts: list[str]) -> Any:
