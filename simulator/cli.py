@@ -82,7 +82,13 @@ def _simulation_flags(p: argparse.ArgumentParser, out: str = "runs/<scenario>-<h
     p.add_argument("--seed", type=_non_negative, metavar="S", default=None,
                    help="root seed (default: the scenario's)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
-                   help="override a scenario field by dot path (repeatable)")
+                   help="override a scenario field by dot path (repeatable). Inside a "
+                   "timeline event's or a disruption's `set:`, a variant, or the sweep, write "
+                   "the key as it appears there, then optionally a path into its value: "
+                   "timeline.3.set.gate.reviewers=500, "
+                   "variants.cover_30d.stockpiles.buffer_us_auto.stock_t=300, "
+                   "sweep.gate.reviewers=[300,600]. A path or key that does not exist is an "
+                   "error; replacing a whole `set:` mapping drops the entries you leave out")
     p.add_argument("--workers", type=_positive, metavar="N", default=None,
                    help="worker processes (default: all cores)")
     p.add_argument("--backend", choices=("local", "dask"), default="local",
@@ -113,8 +119,12 @@ def build_parser() -> Parser:
     val.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
                      help="override a field by dot path (repeatable)")
     val.add_argument("--debug", action="store_true", help="show tracebacks")
-    sch = sub.add_parser("schema", formatter_class=fmt, help="print the JSON Schema",
-                         description="Print the scenario JSON Schema on stdout.")
+    sch = sub.add_parser(
+        "schema", formatter_class=fmt, help="print the JSON Schema for editors",
+        description="Print the JSON Schema of scenario files on stdout, for editors: it "
+        "flags unknown keys, wrong types and out-of-range values. It allows `extends` and "
+        "requires no field, since a file that extends another holds only its changes; "
+        "`magsim validate` checks that the merged scenario is complete.")
     sch.add_argument("--debug", action="store_true", help="show tracebacks")
     plot = sub.add_parser("plot", formatter_class=fmt, help="redraw a run's figures",
                           description="(Re)draw figures and report.md from a run directory.")
@@ -290,10 +300,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    """``magsim schema``: the scenario JSON Schema on stdout."""
-    from simulator.schema import Scenario
+    """``magsim schema``: the JSON Schema of scenario files on stdout, for editors.
 
-    print(json.dumps(Scenario.model_json_schema(), indent=1))
+    It allows ``extends`` and requires no field (a file that extends another is partial);
+    ``magsim validate`` checks completeness after merging.
+    """
+    from simulator.schema import editor_schema
+
+    print(json.dumps(editor_schema(), indent=1))
     return EXIT_OK
 
 

@@ -271,7 +271,9 @@ SCENARIO_INTRO = f"""\
      Regenerate with: {REGENERATE} -->
 
 Every field of a scenario file, generated from the pydantic models in `simulator/schema.py`
-(`magsim schema` prints the same schema as JSON Schema). Every section forbids unknown keys.
+(`magsim schema` prints them as JSON Schema for editors: it adds `extends` and requires no
+field, since a file that extends another holds only its changes). Every section forbids
+unknown keys.
 
 - **path** is the dot path used by `--set PATH=VALUE`, timeline events, disruptions, variants
   and sweeps. `<buyer>`, `<region>`, `<supplier>` ... stand for a key you choose; `<i>` is a

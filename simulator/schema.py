@@ -90,12 +90,16 @@ class RegionGate(Section):
     """Gate state for one destination region."""
 
     regime: RegimeByEndUse = Field(
-        default_factory=RegimeByEndUse, description="Regime per end use."
+        default_factory=RegimeByEndUse,
+        description="Regime per end use. `licensing` and `embargo` apply only to the"
+        " `covered_share` of shipments; to cut a flow off entirely, set `embargo` and a"
+        " `covered_share` of 1.",
     )
     covered_share: ByEndUse = Field(
         default_factory=ByEndUse,
         description="Probability (0-1) that a shipment contains controlled elements and needs"
-        " a licence while the regime is `licensing`.",
+        " a licence, under the `licensing` and the `embargo` regimes (under `embargo` such a"
+        " shipment is denied without review); the other shipments pass as under `open`.",
     )
     approval_prob: ByEndUse = Field(
         default_factory=ByEndUse,
@@ -477,8 +481,11 @@ class Scenario(Section):
     units: Units = Field(default_factory=Units, description="Fixed units (t, days, USD).")
     observed_exports: str | None = Field(
         None,
-        description="CSV of observed exports (month, destination, tonnes): a path relative"
-        " to the scenario file, or `builtin:china_magnet_exports`.",
+        description="CSV of observed exports: a path relative to the scenario file, or"
+        " `builtin:china_magnet_exports`. Columns `month` (YYYY-MM), `destination`, `tonnes`"
+        " (a number ≥ 0, or empty for no figure); `source` and `note` optional, other"
+        " columns ignored. Of rows for the same month and destination the last with a"
+        " figure counts. Checked when the scenario is loaded.",
     )
     gate: Gate = Field(..., description="Licensing gate.")
     china: China = Field(..., description="China's export dispatch.")
@@ -556,3 +563,43 @@ def _reference_errors(s: Scenario) -> list[str]:
              for name, d in s.disruptions.items()
              if d.earliest is not None and not s.horizon.start <= d.earliest <= s.horizon.end]
     return errs
+
+
+EXTENDS: dict[str, Any] = {
+    "type": "string",
+    "description": "Path of a base scenario file, relative to this file: this file is deep-"
+    "merged over it (mappings merged, lists and values replaced).",
+}
+"""The ``extends`` key of a scenario file, which the loader removes before validation."""
+
+
+def editor_schema() -> dict[str, Any]:
+    """JSON Schema of a scenario *file*, for editors (``magsim schema``).
+
+    :meth:`Scenario.model_json_schema` describes a merged scenario. A file that ``extends``
+    another writes only what it changes, so this schema adds ``extends`` and requires no
+    field; unknown keys, types, enums and bounds are flagged as before. Completeness is
+    checked after merging, by ``magsim validate``.
+    """
+    schema = _optional(Scenario.model_json_schema())
+    schema["properties"] = {"extends": EXTENDS, **schema["properties"]}
+    schema["description"] = ("A scenario file: a whole scenario, or with `extends` the "
+                             "changes to a base file.")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def _optional(node: Any) -> Any:
+    """A JSON Schema without its ``required`` lists (property names and values kept)."""
+    if isinstance(node, list):
+        return [_optional(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ("properties", "$defs", "patternProperties"):  # names -> schemas
+            out[key] = {name: _optional(sub) for name, sub in value.items()}
+        elif key in ("default", "const", "enum", "examples"):  # values, not schemas
+            out[key] = value
+        elif key != "required":
+            out[key] = _optional(value)
+    return out
