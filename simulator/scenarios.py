@@ -7,173 +7,22 @@ problems found in one pass are reported together in an :class:`InputError`.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import json
-import os
-import types
-import typing
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from simulator import paths
+from simulator.extends import merged_marks, resolve
 from simulator.observed import BUILTIN, observed_path, read_observations
 from simulator.schema import Scenario
+from simulator.schema_errors import SET_SOURCE, from_validation, in_order, locate, message
 from simulator.timeline import TimelineError, culprit, states
-from simulator.yamlsrc import InputError, Marks, Problem, Where, file_problem, read, show
-
-SET_SOURCE = "--set"
-
-
-def _locate(marks: Marks, loc: Iterable[str], default_file: str) -> Where:
-    """Location of the deepest known prefix of ``loc``.
-
-    A problem inside a mapping that a ``--set`` override changed (``horizon: end must be
-    after start`` after ``--set horizon.end=...``) is blamed on the override.
-    """
-    key = tuple(loc)
-    while key and key not in marks:
-        key = key[:-1]
-    if key not in marks:
-        return (default_file, 0, 0)
-    n = len(key)
-    overridden = [w for k, w in marks.items() if n and k[:n] == key and w[0] == SET_SOURCE]
-    return overridden[0] if overridden else marks[key]
-
-
-def _got(value: Any) -> str:
-    return f" (got {show(value)})"
-
-
-def _fields_at(loc: tuple[str, ...]) -> list[str]:
-    """Field names the schema allows at ``loc`` (for did-you-mean hints)."""
-    model: Any = Scenario
-    for part in loc:
-        origin = typing.get_origin(model)
-        if origin is dict:
-            model = typing.get_args(model)[1]
-        elif origin is list:
-            model = typing.get_args(model)[0]
-        elif isinstance(model, type) and issubclass(model, BaseModel):
-            field = model.model_fields.get(part)
-            if field is None:
-                return []
-            model = field.annotation
-        if typing.get_origin(model) in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(model) if a is not type(None)]
-            model = args[0] if args else model
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
-    return []
-
-
-def _message(err: Mapping[str, Any]) -> str:
-    kind, msg = err["type"], str(err["msg"])
-    loc = tuple(str(x) for x in err["loc"])
-    if kind == "extra_forbidden":
-        hint = difflib.get_close_matches(loc[-1], _fields_at(loc[:-1]), n=1)
-        return "unknown field" + (f"; did you mean {hint[0]!r}?" if hint else "")
-    if kind == "missing":
-        return "required field is missing"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return "expected a mapping" + _got(err.get("input"))
-    if kind == "list_type":
-        return "expected a list" + _got(err.get("input"))
-    msg = msg.removeprefix("Value error, ")
-    msg = msg[:1].lower() + msg[1:]
-    value = err.get("input")
-    if "input" not in err or "(got " in msg or isinstance(value, dict | list):
-        return msg
-    return msg + _got(value)
-
-
-def _problems(err: ValidationError, marks: Marks, file: str) -> list[Problem]:
-    out: list[Problem] = []
-    for e in err.errors():
-        loc = tuple(str(x) for x in e["loc"])
-        msg = _message(e)
-        if not loc and e["type"] == "value_error":  # cross-references: "path: text; ..."
-            for line in msg.split("; "):
-                path, _, text = line.partition(": ")
-                out.append(Problem(*_locate(marks, path.split("."), file), path, text))
-            continue
-        out.append(Problem(*_locate(marks, loc, file), ".".join(loc), msg))
-    return _in_order(out)
-
-
-def _in_order(problems: list[Problem]) -> list[Problem]:
-    """Problems sorted by file and position, so they read top to bottom."""
-    return sorted(problems, key=lambda p: (p.file, p.line, p.col))
-
-
-def _resolve(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], Marks]:
-    """Read ``path`` and everything it extends, merged (child wins)."""
-    doc, marks = read(path)
-    real = _real(path)
-    _anchor_observed(doc, path.parent)
-    parent = doc.pop("extends", None)
-    if parent is None:
-        return doc, marks
-    where = marks[("extends",)]
-    if not isinstance(parent, str):
-        raise InputError([Problem(*where, "extends", f"must be a file path{_got(parent)}")])
-    base_path = path.parent / parent
-    problem = file_problem(base_path)
-    if problem is not None:
-        raise InputError([Problem(*where, "extends", f"{problem} {parent!r}")])
-    if _real(base_path) in (*stack, real):
-        chain = " -> ".join(p.name for p in (*stack, real, _real(base_path)))
-        raise InputError([Problem(*where, "extends", f"cycle: {chain}")])
-    base, base_marks = _resolve(base_path, (*stack, real))
-    return paths.deep_merge(base, doc), _merged_marks(base, base_marks, doc, marks)
-
-
-def _merged_marks(base: dict[str, Any], base_marks: Marks, doc: dict[str, Any],
-                  marks: Marks) -> Marks:
-    """Marks of ``doc`` (``marks``) merged over ``base``.
-
-    The base's marks go at the root, at every path ``doc`` writes and, where ``doc`` replaces
-    a value (a list, a scalar) instead of merging into it, below it: a field missing from a
-    replaced list item is blamed on the file that wrote the list, not on the base.
-    """
-    written = dict(_overlaid(base, doc, ()))
-    kept = {k: w for k, w in base_marks.items() if k and k not in written
-            and not any(written.get(k[:n]) for n in range(1, len(k)))}
-    return {**kept, **marks}
-
-
-def _overlaid(base: dict[str, Any], over: dict[str, Any], at: tuple[str, ...]
-              ) -> Iterable[tuple[tuple[str, ...], bool]]:
-    """(path, replaced) for each path of ``over`` that ``base`` has: replaced if
-    :func:`paths.deep_merge` puts ``over``'s value there instead of merging mappings.
-    """
-    for key, value in over.items():
-        if key in base:
-            merged = isinstance(base[key], dict) and isinstance(value, dict)
-            yield (*at, key), not merged
-            if merged:
-                yield from _overlaid(base[key], value, (*at, key))
-
-
-def _real(path: Path) -> Path:
-    """``path`` with symlinks resolved as far as they go (unlike ``Path.resolve`` on Python
-    3.11, which raises RuntimeError on a symlink loop: the read that follows reports it).
-    """
-    return Path(os.path.realpath(path))
-
-
-def _anchor_observed(doc: dict[str, Any], folder: Path) -> None:
-    """Make a relative ``observed_exports`` path relative to ``folder``, the directory of
-    the file that names it (a path in a ``--set`` or a mapping stays relative to the working
-    directory).
-    """
-    ref = doc.get("observed_exports")
-    if isinstance(ref, str) and ref and not ref.startswith(BUILTIN) and not Path(ref).is_absolute():
-        doc["observed_exports"] = str(_real(folder / ref))
+from simulator.yamlsrc import InputError, Marks, Problem, file_problem
 
 
 def _observed_problems(ref: Any, marks: Marks, file: str) -> list[Problem]:
@@ -184,7 +33,7 @@ def _observed_problems(ref: Any, marks: Marks, file: str) -> list[Problem]:
         return []  # none, or not text: validation says so
     problem = file_problem(observed_path(ref))
     if problem is not None:
-        where = _locate(marks, ("observed_exports",), file)
+        where = locate(marks, ("observed_exports",), file)
         return [Problem(*where, "observed_exports", f"{problem} {ref!r}")]
     try:
         read_observations(ref)
@@ -221,7 +70,7 @@ def _validate(doc: dict[str, Any], marks: Marks, file: str) -> Scenario:
     try:
         return Scenario.model_validate(doc)
     except ValidationError as err:
-        raise InputError(_problems(err, marks, file)) from None
+        raise InputError(from_validation(err, marks, file)) from None
 
 
 def _override(doc: dict[str, Any], sets: Mapping[str, Any], marks: Marks, file: str,
@@ -258,7 +107,7 @@ def check_timeline(scenario: Scenario, marks: Marks | None = None, file: str = "
             loc: tuple[str, ...] = ("disruptions", name, "set", rest)
         else:
             loc = ("timeline", str(err.index), "set", err.path)
-        where = _locate(marks or {}, loc, file)
+        where = locate(marks or {}, loc, file)
         raise InputError([Problem(*where, ".".join(loc), err.message)]) from None
 
 
@@ -274,7 +123,7 @@ def _override_problems(base: dict[str, Any], sets: Mapping[str, Any],
         return []
 
     def problem(path: str, message: str) -> Problem:
-        return Problem(*_locate(marks, at(path), file), ".".join(at(path)), message)
+        return Problem(*locate(marks, at(path), file), ".".join(at(path)), message)
 
     try:
         Scenario.model_validate(paths.apply(base, dict(sets)))
@@ -285,7 +134,7 @@ def _override_problems(base: dict[str, Any], sets: Mapping[str, Any],
         for e in err.errors():
             field = ".".join(str(x) for x in e["loc"])
             path = culprit(field, dict(sets)) or next(iter(sets))
-            out.append(problem(path, _message(e) if path == field else f"{field}: {_message(e)}"))
+            out.append(problem(path, message(e) if path == field else f"{field}: {message(e)}"))
         return out
     return []
 
@@ -306,14 +155,14 @@ def check_overrides(scenario: Scenario, marks: Marks | None = None, file: str = 
         try:
             paths.expand(base, path)
         except paths.PathError as err:
-            problems.append(Problem(*_locate(marks, ("sweep", path), file), f"sweep.{path}",
+            problems.append(Problem(*locate(marks, ("sweep", path), file), f"sweep.{path}",
                                     err.message))
             continue
         for i, value in enumerate(values):
             problems += _override_problems(base, {path: value},
                                            lambda p, i=i: ("sweep", p, str(i)), marks, file)
     if problems:
-        raise InputError(_in_order(problems))
+        raise InputError(in_order(problems))
 
 
 def load_scenario(source: str | Path | Mapping[str, Any],
@@ -338,7 +187,7 @@ def load_located(source: str | Path | Mapping[str, Any],
     scenario's variants or sweep (:mod:`simulator.variants`) at their lines in its file.
     """
     scenario, marks, file = _load(source, sets)
-    return scenario, lambda err: InputError(_in_order([_place(p, marks, file)
+    return scenario, lambda err: InputError(in_order([_place(p, marks, file)
                                                        for p in err.problems]))
 
 
@@ -350,7 +199,7 @@ def _place(problem: Problem, marks: Marks, file: str) -> Problem:
     if problem.line or section[0] not in ("variants", "sweep"):
         return problem
     key = (*section, problem.path) if problem.path else section
-    where = _locate(marks, key, file) if key[:1] in marks else (file, 0, 0)  # no section
+    where = locate(marks, key, file) if key[:1] in marks else (file, 0, 0)  # no section
     if key in marks:  # a field the file sets: named as check_overrides names it
         return Problem(*where, ".".join(key), problem.message)
     text = f"{problem.path}: {problem.message}" if problem.path else problem.message
@@ -362,11 +211,11 @@ def _load(source: str | Path | Mapping[str, Any],
     if isinstance(source, Mapping):
         doc, marks, file = dict(source), {}, "<dict>"
         if "extends" in doc:
-            base, base_marks = _resolve(Path(str(doc.pop("extends"))), ())
-            doc, marks = paths.deep_merge(base, doc), _merged_marks(base, base_marks, doc, {})
+            base, base_marks = resolve(Path(str(doc.pop("extends"))), ())
+            doc, marks = paths.deep_merge(base, doc), merged_marks(base, base_marks, doc, {})
     else:
         file = str(source)
-        doc, marks = _resolve(Path(source), ())
+        doc, marks = resolve(Path(source), ())
     if sets:
         parsed = sets if isinstance(sets, Mapping) else parse_sets(sets)
         full = _validate(doc, marks, file).model_dump(mode="python")
@@ -385,11 +234,11 @@ def _checked(doc: dict[str, Any], marks: Marks, file: str) -> Scenario:
     try:
         scenario = Scenario.model_validate(doc)
     except ValidationError as err:
-        problems = _problems(err, marks, file)
+        problems = from_validation(err, marks, file)
         rest, overrides = _partial(doc, err)
         if rest is not None:
             problems += _later_problems(rest, marks, file, overrides)
-        raise InputError(_in_order(list(dict.fromkeys(problems))) + observed) from None
+        raise InputError(in_order(list(dict.fromkeys(problems))) + observed) from None
     problems = _later_problems(scenario, marks, file)
     if problems or observed:
         raise InputError(problems + observed)
@@ -405,7 +254,7 @@ def _later_problems(scenario: Scenario, marks: Marks, file: str, overrides: bool
             check(scenario, marks, file)
         except InputError as err:
             problems += err.problems
-    return _in_order(problems)
+    return in_order(problems)
 
 
 PARTIAL = ("timeline", "disruptions", "variants", "sweep", "shock")
