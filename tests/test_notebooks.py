@@ -1,4 +1,4 @@
-"""The notebooks run from top to bottom and each draws at least one figure.
+"""The notebooks run from top to bottom, their own checks pass, and each draws a figure.
 
 Each notebook is executed with nbclient in a fresh ``python3`` kernel, from the
 ``notebooks/`` folder (the notebooks find ``scenarios/`` by walking up from there and write
@@ -16,6 +16,7 @@ from nbclient import NotebookClient
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT_S = 600
+FAILED_CHECK = ("NOT identical", "NOT the same", "DIFFER")  # what the notebooks' own checks print on failure
 
 
 def _outputs(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
@@ -51,6 +52,9 @@ def test_notebook_runs_and_draws_a_figure(path):
     outputs = _outputs(nb)
     errors = [f"{o.ename}: {o.evalue}" for o in outputs if o.output_type == "error"]
     assert not errors, f"{path.name}: {errors}"
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    failed = [w for w in FAILED_CHECK if w in text]
+    assert not failed, f"{path.name}: a check in the notebook failed ({failed})"
     figures = [o for o in outputs if "image/png" in o.get("data", {})]
     assert figures, f"{path.name} drew no figure (no image/png output)"
 
