@@ -16,7 +16,8 @@ from nbclient import NotebookClient
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT_S = 600
-FAILED_CHECK = ("NOT identical", "NOT the same", "DIFFER")  # what the notebooks' own checks print on failure
+# what the notebooks' own checks print when they fail
+FAILED_CHECK = ("NOT identical", "NOT the same", "DIFFER")
 
 
 def _outputs(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
