@@ -16,17 +16,19 @@ _HOME = {"simulate": "model", "Plan": "plan", "compile_plan": "plan", "Records":
          "Results": "results", "load_run": "results", "load_scenario": "scenarios",
          "scenario_hash": "scenarios", "Scenario": "schema", "InputError": "yamlsrc",
          "calibrate": "calibration", "compare": "comparison", "sweep": "comparison",
-         "load_comparison": "comparison_load", "run": "runner"}
+         "load_comparison": "comparison_load", "run": "runner", "paired_stats": "comparison",
+         "load_observed": "observed"}
 
 __all__ = ["InputError", "Plan", "Records", "Results", "Scenario", "calibrate", "compare",
-           "compile_plan", "load_comparison", "load_run", "load_scenario", "run",
-           "scenario_hash", "simulate", "sweep", "__version__"]
+           "compile_plan", "load_comparison", "load_observed", "load_run", "load_scenario",
+           "paired_stats", "run", "scenario_hash", "simulate", "sweep", "__version__"]
 
 if TYPE_CHECKING:
     from simulator.calibration import calibrate
-    from simulator.comparison import compare, sweep
+    from simulator.comparison import compare, paired_stats, sweep
     from simulator.comparison_load import load_comparison
     from simulator.model import simulate
+    from simulator.observed import load_observed
     from simulator.plan import Plan, compile_plan
     from simulator.records import Records
     from simulator.results import Results, load_run
