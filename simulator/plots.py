@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch
+from matplotlib.patheffects import withStroke
 
 from simulator.schema import Scenario  # noqa: E402
 
@@ -50,7 +51,8 @@ def _gate_shade(ax: plt.Axes, scenario: Scenario, spans: list[tuple[int, float]]
                 percent: bool = False) -> Patch:
     """Shade each timeline phase by ``spans``' share of China-bound tonnes the gate would
     refuse at a first decision: darker is tighter. With ``percent``, runs of one share at
-    least 45 days long are labelled with it at the foot of the axes. Returns a legend handle.
+    least 45 days long are labelled with it at the foot of the axes, at the run's start (a
+trough tends to come later in a tight phase), under the data (lines and markers draw over it). Returns a legend handle.
     """
     start = np.datetime64(scenario.horizon.start)
     end = int((np.datetime64(scenario.horizon.end) + 1 - start).astype(int))
@@ -66,8 +68,9 @@ def _gate_shade(ax: plt.Axes, scenario: Scenario, spans: list[tuple[int, float]]
             continue
         ax.axvspan(start + day, start + stop, color=SHADE, alpha=SHADE_ALPHA * share, lw=0)
         if percent and stop - day >= 45:
-            ax.text(start + (day + stop) // 2, 0.02, f"{share:.0%}", ha="center", va="bottom",
-                    fontsize=7, color="0.25", transform=ax.get_xaxis_transform())
+            ax.text(start + day + 4, 0.02, f"{share:.0%}", ha="left", va="bottom",
+                    fontsize=7, color="0.25", transform=ax.get_xaxis_transform(), zorder=1.5,
+                    path_effects=[withStroke(linewidth=2.5, foreground="white")])
     label = "grey: share of China-bound t refused\nat a first decision (darker = tighter"
     return Patch(color=SHADE, alpha=SHADE_ALPHA * 0.5,
                  label=label + ("; % at foot)" if percent else ")"))
