@@ -52,7 +52,8 @@ def _gate_shade(ax: plt.Axes, scenario: Scenario, spans: list[tuple[int, float]]
     """Shade each timeline phase by ``spans``' share of China-bound tonnes the gate would
     refuse at a first decision: darker is tighter. With ``percent``, runs of one share at
     least 45 days long are labelled with it at the foot of the axes, at the run's start (a
-trough tends to come later in a tight phase), under the data (lines and markers draw over it). Returns a legend handle.
+    trough tends to come later in a tight phase), under the data (lines and markers draw
+    over it). Returns a legend handle.
     """
     start = np.datetime64(scenario.horizon.start)
     end = int((np.datetime64(scenario.horizon.end) + 1 - start).astype(int))
