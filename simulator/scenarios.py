@@ -111,6 +111,16 @@ def check_timeline(scenario: Scenario, marks: Marks | None = None, file: str = "
         raise InputError([Problem(*where, ".".join(loc), err.message)]) from None
 
 
+RESERVED = ("name", "seed", "replications", "variants", "sweep", "shock")
+"""Top-level sections a variant or sweep may not set: a comparison fixes them for all."""
+RESERVED_MESSAGE = "cannot differ between variants (the comparison fixes it)"
+
+
+def reserved(path: str) -> bool:
+    """Whether a variant's or sweep's override of ``path`` sets a :data:`RESERVED` section."""
+    return path.split(".")[0] in RESERVED
+
+
 def _override_problems(base: dict[str, Any], sets: Mapping[str, Any],
                        at: Callable[[str], tuple[str, ...]], marks: Marks, file: str
                        ) -> list[Problem]:
@@ -125,6 +135,16 @@ def _override_problems(base: dict[str, Any], sets: Mapping[str, Any],
     def problem(path: str, message: str) -> Problem:
         return Problem(*locate(marks, at(path), file), ".".join(at(path)), message)
 
+    fixed = [problem(p, RESERVED_MESSAGE) for p in sets if reserved(p)]
+    sets = {p: v for p, v in sets.items() if not reserved(p)}
+    return fixed + _validity_problems(base, sets, problem)
+
+
+def _validity_problems(base: dict[str, Any], sets: Mapping[str, Any],
+                       problem: Callable[[str, str], Problem]) -> list[Problem]:
+    """Schema problems of ``base`` after ``sets``, each named by the override to blame."""
+    if not sets:
+        return []
     try:
         Scenario.model_validate(paths.apply(base, dict(sets)))
     except paths.PathError as err:
@@ -152,6 +172,10 @@ def check_overrides(scenario: Scenario, marks: Marks | None = None, file: str = 
         problems += _override_problems(base, sets, lambda p, n=name: ("variants", n, p),
                                        marks, file)
     for path, values in scenario.sweep.items():
+        if reserved(path):
+            problems.append(Problem(*locate(marks, ("sweep", path), file), f"sweep.{path}",
+                                    RESERVED_MESSAGE))
+            continue
         try:
             paths.expand(base, path)
         except paths.PathError as err:

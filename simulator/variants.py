@@ -12,13 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from simulator.scenarios import with_overrides
+from simulator.scenarios import RESERVED_MESSAGE, reserved, with_overrides
 from simulator.schema import Scenario
 from simulator.timeline import FIXED, SETTABLE
 from simulator.yamlsrc import InputError, Problem
 
 BASE = "base"
-RESERVED = ("name", "seed", "replications", "variants", "sweep", "shock")
 
 
 @dataclass(frozen=True)
@@ -148,9 +147,8 @@ def _scenarios(base: Scenario, variants: Sequence[Variant], hold: bool = True
     problems: list[Problem] = []
     out: list[tuple[Scenario, list[str]]] = []
     for v in variants:
-        problems += [Problem(v.source, 0, 0, p, "cannot differ between variants (the "
-                             "comparison fixes it)") for p in v.sets
-                     if p.split(".")[0] in RESERVED]
+        problems += [Problem(v.source, 0, 0, p, RESERVED_MESSAGE) for p in v.sets
+                     if reserved(p)]
         try:
             sc = with_overrides(base, v.sets, v.source) if v.sets else base
             notes = [f"{sc.timeline[i].date} {sc.timeline[i].label}: {', '.join(hit)}"

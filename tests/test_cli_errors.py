@@ -136,9 +136,27 @@ def test_validate_refuses_what_compare_and_sweep_refuse(verb, tiny, tmp_path, ca
             "comparison fixes it)"
     out = tmp_path / "out"
     status, err = run_main(capsys, verb, path, *(["-o", out] if verb != "validate" else []))
-    expected = {"validate": [variants, sweep], "compare": [variants], "sweep": [sweep]}[verb]
-    assert (status, err.splitlines()) == (2, expected)
+    # both at load time, in one round, whichever command reads the file
+    assert (status, err.splitlines()) == (2, [variants, sweep])
     assert nothing_written(out)
+
+
+def test_a_fixed_section_and_a_bad_path_in_one_round(tiny, tmp_path, capsys):
+    """A variant that sets a section the comparison fixes and misspells a path: both are
+    reported at once, each at its own line.
+    """
+    path = tmp_path / "s.yaml"
+    path.write_text("extends: tiny.yaml\n"
+                    "variants:\n"
+                    "  oops:\n"
+                    "    seed: 5\n"
+                    "    gate.reviewerz: 3\n")
+    status, err = run_main(capsys, "validate", path)
+    assert (status, err.splitlines()) == (2, [
+        f"{path}:4:5: variants.oops.seed: cannot differ between variants (the comparison "
+        "fixes it)",
+        f"{path}:5:5: variants.oops.gate.reviewerz: no field 'reviewerz' in gate; "
+        "did you mean 'reviewers'?"])
 
 
 @pytest.mark.parametrize("verb, line", [

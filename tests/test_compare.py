@@ -262,7 +262,13 @@ def test_variant_order_reference_and_selection():
 def test_bad_variants_are_refused_before_anything_runs(tmp_path):
     with pytest.raises(InputError, match="variants.x.gate.reviewerz: no field 'reviewerz'"):
         scenario({"variants": {"x": {"gate.reviewerz": 5}}})  # at load time already
-    sc = scenario({"variants": {"x": {"seed": 3}, "y": {"replications": 2}}})
+    fixed = {"x": {"seed": 3}, "y": {"replications": 2}}
+    with pytest.raises(InputError) as err:  # at load time, both in one round
+        scenario({"variants": fixed})
+    assert str(err.value).splitlines() == [
+        f"<dict>: variants.{v}: cannot differ between variants (the comparison fixes it)"
+        for v in ("x.seed", "y.replications")]
+    sc = scenario().model_copy(update={"variants": fixed})  # built without the load checks
     with pytest.raises(InputError) as err:
         compare(sc, replications=2, out=tmp_path / "c", **_quiet())
     text = str(err.value)

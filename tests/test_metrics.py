@@ -193,6 +193,9 @@ def test_variants_cannot_move_the_shock():
     """Paired metrics need one shock: a variant that sets it is refused."""
     from simulator.comparison import compare
     from simulator.yamlsrc import InputError
-    sc = scenario({"variants": {"later": {"shock": "2025-03-03"}}})
+    later = {"later": {"shock": "2025-03-03"}}
+    with pytest.raises(InputError, match=r"variants.later.shock: cannot differ between"):
+        scenario({"variants": later})  # refused when the scenario is loaded
+    sc = scenario().model_copy(update={"variants": later})  # built without the load checks
     with pytest.raises(InputError, match=r"shock: cannot differ between variants"):
         compare(sc, replications=2, workers=1, figures=False)
